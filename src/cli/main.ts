@@ -1,0 +1,54 @@
+/**
+ * The `advlm` command. Every subcommand accepts `--backend NAME` (or the ADVLM_BACKEND variable).
+ *
+ *   advlm start     the main job (for now: the environment report and a short real computation)
+ *   advlm env       the environment report only
+ */
+import * as tf from '@tensorflow/tfjs';
+import { backendFromArgs, initBackend } from '../backend';
+import { environmentInfo, matMulGflops } from '../environment';
+
+const USAGE = `usage: advlm <command> [options] [--backend tensorflow-gpu|tensorflow|wasm|cpu]
+
+commands:
+  start      the main job: environment report and a short real computation
+  env        the environment report (backend, versions, Jupyter kernel)
+`;
+
+async function env(): Promise<void> {
+  const info = environmentInfo();
+  console.log(`node ${info.node}`);
+  for (const [name, v] of Object.entries(info.packages)) console.log(`${name} ${v}`);
+  console.log(`jupyter: ${info.jupyter ?? 'not found (see README: Notebooks)'}`);
+  console.log(`tslab kernel (project-local): ${info.tslabKernel ? 'registered' : 'not registered yet (npm run lab registers it)'}`);
+}
+
+async function start(): Promise<void> {
+  await env();
+  const gflops = await matMulGflops(512, 10);
+  console.log(`matMul 512x512 on ${tf.getBackend()}: ${gflops.toFixed(1)} GFLOP/s`);
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+  start: () => start(),
+  env: () => env(),
+};
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const run = COMMANDS[command];
+  if (!run) throw new Error(`unknown command '${command}'.\n${USAGE}`);
+  await initBackend({ backend: backendFromArgs(rest) });
+  await run(rest);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    console.error(`advlm: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}

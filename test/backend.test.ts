@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { backendFromArgs, initBackend, parseBackendName } from '../src/backend';
+import { unsortedSegmentSumValues } from '../src/backend_wasm_kernels';
+
+function installed(pkg: string): boolean {
+  try {
+    require.resolve(pkg);
+    require(pkg);
+    return tf.findBackendFactory('tensorflow') !== null;
+  } catch {
+    return false;
+  }
+}
+
+test('with no setting, the first backend that loads is picked and the better ones say why not', async () => {
+  const saved = process.env.ADVLM_BACKEND;
+  delete process.env.ADVLM_BACKEND;
+  try {
+    const r = await initBackend({ log: false });
+    const ok = r.attempts.filter((a) => a.ok);
+    assert.equal(ok.length, 1);
+    assert.equal(r.attempts[r.attempts.length - 1].name, r.name);
+    for (const a of r.attempts.slice(0, -1)) assert.match(a.reason ?? '', /\S/);
+    if (!installed('@tensorflow/tfjs-node-gpu') && !installed('@tensorflow/tfjs-node')) assert.equal(r.name, 'wasm');
+    assert.equal(tf.getBackend(), r.tfName);
+    assert.match(r.line, new RegExp(`backend ${r.name}`));
+  } finally {
+    if (saved !== undefined) process.env.ADVLM_BACKEND = saved;
+  }
+});
+
+test('a backend asked for that cannot load is an error with the reason, not a fallback', async () => {
+  if (installed('@tensorflow/tfjs-node')) return assert.ok(true, 'tfjs-node works on this machine');
+  const before = tf.getBackend();
+  await assert.rejects(initBackend({ backend: 'tensorflow', log: false }), /tensorflow.*cannot be used: @tensorflow\/tfjs-node/);
+  assert.equal(tf.getBackend(), before);
+});
+
+test('ADVLM_BACKEND is honoured', async () => {
+  const saved = process.env.ADVLM_BACKEND;
+  process.env.ADVLM_BACKEND = 'cpu';
+  try {
+    const r = await initBackend({ log: false });
+    assert.equal(r.name, 'cpu');
+    assert.equal(tf.getBackend(), 'cpu');
+    assert.equal(r.requested, true);
+  } finally {
+    if (saved === undefined) delete process.env.ADVLM_BACKEND;
+    else process.env.ADVLM_BACKEND = saved;
+  }
+});
+
+test('backend names and the --backend flag are parsed strictly', () => {
+  assert.equal(parseBackendName('WASM'), 'wasm');
+  assert.equal(parseBackendName('tfjs-node-gpu'), 'tensorflow-gpu');
+  assert.throws(() => parseBackendName('cuda'), /Unknown backend 'cuda'.*tensorflow-gpu, tensorflow, wasm, cpu/);
+  assert.equal(backendFromArgs(['finetune', '--backend', 'cpu']), 'cpu');
+  assert.equal(backendFromArgs(['--backend=wasm']), 'wasm');
+  assert.equal(backendFromArgs(['finetune']), undefined);
+  assert.throws(() => backendFromArgs(['--backend']), /needs a value/);
+});
+
+test('unsortedSegmentSumValues sums repeated ids and drops out-of-range ones', () => {
+  const out = new Float32Array(6);
+  // x: 4 rows of 2; ids 2, 0, 2, 5 (5 is out of range for 3 segments)
+  unsortedSegmentSumValues([1, 2, 3, 4, 5, 6, 7, 8], [2, 0, 2, 5], 3, out);
+  assert.deepEqual(Array.from(out), [3, 4, 0, 0, 6, 8]);
+});
+
+/** Gradient of sum(w * gather(E, ids)) with respect to E, computed on one backend. */
+async function gatherGrad(backend: string, E: number[], shape: [number, number], ids: number[][], w: number[]): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const table = tf.tensor2d(E, shape); // [V, D]
+    const idx = tf.tensor2d(ids, [ids.length, ids[0].length], 'int32'); // [B, T]
+    const weights = tf.tensor(w, [ids.length, ids[0].length, shape[1]]); // [B, T, D]
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx), weights)))(table); // [V, D]
+    return g.dataSync() as Float32Array;
+  });
+}
+
+test('the gradient of an embedding lookup on wasm matches the cpu backend (repeated indices)', async () => {
+  await initBackend({ backend: 'wasm', log: false });
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  const V = 50;
+  const D = 16;
+  const E = Array.from({ length: V * D }, rand);
+  const ids = Array.from({ length: 4 }, (_, b) => Array.from({ length: 12 }, (_, t) => (b * 7 + t * 3) % 9)); // many repeats
+  ids[0][0] = V - 1;
+  const w = Array.from({ length: 4 * 12 * D }, rand);
+  const cpu = await gatherGrad('cpu', E, [V, D], ids, w);
+  const wasm = await gatherGrad('wasm', E, [V, D], ids, w);
+  assert.equal(wasm.length, V * D);
+  let maxDiff = 0;
+  for (let i = 0; i < cpu.length; i++) maxDiff = Math.max(maxDiff, Math.abs(cpu[i] - wasm[i]));
+  assert.ok(maxDiff < 1e-5, `max |cpu - wasm| = ${maxDiff}`);
+  // a row hit many times is the sum of its weights, not one of them
+  const row0 = Array.from(wasm.slice(0, D));
+  assert.ok(row0.some((v) => Math.abs(v) > 1e-3));
+  await initBackend({ log: false });
+});
+
+test('the wasm UnsortedSegmentSum kernel leaks no tensors', async () => {
+  await initBackend({ backend: 'wasm', log: false });
+  const before = tf.memory().numTensors;
+  const x = tf.randomNormal([6, 3]);
+  const ids = tf.tensor1d([0, 1, 1, 3, 3, 3], 'int32');
+  const y = tf.unsortedSegmentSum(x, ids, 4); // [4, 3]
+  const expected = tf.tidy(() => tf.stack([x.slice(0, 1).sum(0), x.slice(1, 2).sum(0), tf.zeros([3]), x.slice(3, 3).sum(0)]));
+  assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(y, expected))).dataSync()[0]) < 1e-5);
+  tf.dispose([x, ids, y, expected]);
+  assert.equal(tf.memory().numTensors, before);
+});
