@@ -114,3 +114,36 @@ test('the wasm UnsortedSegmentSum kernel leaks no tensors', async () => {
   tf.dispose([x, ids, y, expected]);
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('wasm matMul with transposes, batches and broadcasting matches the cpu backend', async () => {
+  const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
+    { a: [5, 7], b: [7, 3], ta: false, tb: false },
+    { a: [7, 5], b: [7, 3], ta: true, tb: false },
+    { a: [5, 7], b: [3, 7], ta: false, tb: true },
+    { a: [7, 5], b: [3, 7], ta: true, tb: true },
+    { a: [2, 3, 5, 7], b: [2, 3, 7, 4], ta: false, tb: false },
+    { a: [2, 3, 5, 7], b: [2, 3, 4, 7], ta: false, tb: true },
+    { a: [4, 7, 5], b: [4, 7, 3], ta: true, tb: false },
+    { a: [4, 5, 7], b: [1, 7, 3], ta: false, tb: false }, // b broadcast over the batch
+  ];
+  for (const c of cases) {
+    const av = Array.from({ length: c.a.reduce((x, y) => x * y) }, (_, i) => Math.sin(i * 1.3));
+    const bv = Array.from({ length: c.b.reduce((x, y) => x * y) }, (_, i) => Math.cos(i * 0.7));
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const y = tf.matMul(tf.tensor(av, c.a), tf.tensor(bv, c.b), c.ta, c.tb);
+        return { shape: y.shape, values: Array.from(y.dataSync()) };
+      });
+    };
+    const cpu = await run('cpu');
+    await initBackend({ backend: 'wasm', log: false });
+    const before = tf.memory().numTensors;
+    const wasm = await run('wasm');
+    assert.equal(tf.memory().numTensors, before);
+    assert.deepEqual(wasm.shape, cpu.shape, JSON.stringify(c));
+    const diff = Math.max(...cpu.values.map((v, i) => Math.abs(v - wasm.values[i])));
+    assert.ok(diff < 1e-4, `${JSON.stringify(c)}: max diff ${diff}`);
+  }
+  await initBackend({ log: false });
+});
