@@ -1,0 +1,117 @@
+/**
+ * The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
+ * header length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__},
+ * then the raw little-endian tensor bytes. We write F32; we read F32, F16, BF16 (converted to
+ * float32) and skip integer buffers such as `position_ids`.
+ */
+import * as fs from 'fs';
+import { writeFileAtomic } from '../util/atomic';
+
+export interface RawTensor {
+  shape: number[];
+  values: Float32Array;
+}
+
+export interface SafetensorsFile {
+  tensors: Map<string, RawTensor>;
+  /** Integer or other non-float tensors present in the file but not loaded (e.g. position_ids). */
+  skipped: string[];
+  metadata: Record<string, string>;
+}
+
+function f16ToF32(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/** Parses safetensors bytes. `source` names the file in error messages. */
+export function parseSafetensors(buf: Buffer, source: string): SafetensorsFile {
+  if (buf.length < 8) throw new Error(`${source}: not a safetensors file (${buf.length} bytes)`);
+  const n = Number(buf.readBigUInt64LE(0));
+  if (n <= 0 || 8 + n > buf.length) throw new Error(`${source}: not a safetensors file (header length ${n} does not fit in ${buf.length} bytes)`);
+  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  try {
+    header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  } catch (e) {
+    throw new Error(`${source}: unreadable safetensors header (${(e as Error).message})`);
+  }
+  const base = 8 + n;
+  const tensors = new Map<string, RawTensor>();
+  const skipped: string[] = [];
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    const { dtype, shape, data_offsets: [begin, end] } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const count = shape.reduce((a, b) => a * b, 1);
+    const bytes = buf.subarray(base + begin, base + end);
+    if (base + end > buf.length) throw new Error(`${source}: tensor ${name} runs past the end of the file (truncated download?)`);
+    let values: Float32Array;
+    if (dtype === 'F32') {
+      if (bytes.length !== count * 4) throw new Error(`${source}: tensor ${name} has ${bytes.length} bytes, expected ${count * 4}`);
+      values = new Float32Array(count);
+      new Uint8Array(values.buffer).set(bytes);
+    } else if (dtype === 'F16' || dtype === 'BF16') {
+      if (bytes.length !== count * 2) throw new Error(`${source}: tensor ${name} has ${bytes.length} bytes, expected ${count * 2}`);
+      values = new Float32Array(count);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const asInt = new Uint32Array(1);
+      const asFloat = new Float32Array(asInt.buffer);
+      for (let i = 0; i < count; i++) {
+        const h = view.getUint16(2 * i, true);
+        if (dtype === 'F16') values[i] = f16ToF32(h);
+        else {
+          asInt[0] = h << 16;
+          values[i] = asFloat[0];
+        }
+      }
+    } else {
+      skipped.push(name);
+      continue;
+    }
+    tensors.set(name, { shape, values });
+  }
+  return { tensors, skipped, metadata };
+}
+
+export function readSafetensors(file: string): SafetensorsFile {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  return parseSafetensors(fs.readFileSync(file), file);
+}
+
+/** Serialises float32 tensors (sorted by name) into safetensors bytes. */
+export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string> = { format: 'pt' }): Buffer {
+  const names = [...tensors.keys()].sort();
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors.get(name)!;
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.values.length) throw new Error(`tensor ${name}: shape ${t.shape} has ${count} elements but ${t.values.length} values were given`);
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * count] };
+    offset += 4 * count;
+  }
+  let json = JSON.stringify(header);
+  while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = Buffer.alloc(8 + headerBytes.length + offset);
+  out.writeBigUInt64LE(BigInt(headerBytes.length), 0);
+  headerBytes.copy(out, 8);
+  let at = 8 + headerBytes.length;
+  for (const name of names) {
+    const v = tensors.get(name)!.values;
+    Buffer.from(v.buffer, v.byteOffset, v.byteLength).copy(out, at);
+    at += v.byteLength;
+  }
+  return out;
+}
+
+export function writeSafetensors(file: string, tensors: Map<string, RawTensor>, metadata?: Record<string, string>): void {
+  writeFileAtomic(file, serializeSafetensors(tensors, metadata));
+}

@@ -1,0 +1,87 @@
+/**
+ * AdamW (Loshchilov & Hutter, ICLR 2019): Adam with decoupled weight decay, as BERT is trained.
+ *   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+ *   theta -= lr * ( m_hat / (sqrt(v_hat) + eps) + wd * theta )      (wd only where `decay(name)`)
+ * with bias correction m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t). Gradients may be clipped to a
+ * global norm first (`clipGlobalNorm`). The state is explicit so it can be saved and resumed.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface AdamWConfig {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+}
+
+export const ADAMW_DEFAULTS: AdamWConfig = { beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay: 0.01 };
+
+export interface AdamWState {
+  step: number;
+  m: Map<string, tf.Variable>;
+  v: Map<string, tf.Variable>;
+}
+
+export function initAdamW(named: [string, tf.Variable][]): AdamWState {
+  const m = new Map<string, tf.Variable>();
+  const v = new Map<string, tf.Variable>();
+  for (const [name, p] of named) {
+    m.set(name, tf.variable(tf.zerosLike(p), false));
+    v.set(name, tf.variable(tf.zerosLike(p), false));
+  }
+  return { step: 0, m, v };
+}
+
+export function disposeAdamW(s: AdamWState): void {
+  for (const t of [...s.m.values(), ...s.v.values()]) t.dispose();
+}
+
+/** sqrt(sum of squares of every gradient). */
+export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+}
+
+/**
+ * Rescales gradients so their global norm is at most maxNorm (no-op when maxNorm <= 0 or Infinity).
+ * Returns new tensors (caller disposes) and the norm before clipping.
+ */
+export function clipGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
+  const norm = globalNorm([...grads.values()]);
+  const n = norm.dataSync()[0];
+  norm.dispose();
+  const scale = maxNorm > 0 && Number.isFinite(maxNorm) && n > maxNorm ? maxNorm / (n + 1e-6) : 1;
+  const out = new Map<string, tf.Tensor>();
+  for (const [k, g] of grads) out.set(k, scale === 1 ? g.clone() : tf.mul(g, scale));
+  return { grads: out, norm: n };
+}
+
+/** One AdamW update in place. `decay(name)` says whether weight decay applies to a parameter. */
+export function adamWStep(
+  state: AdamWState,
+  named: [string, tf.Variable][],
+  grads: Map<string, tf.Tensor>,
+  lr: number,
+  config: AdamWConfig,
+  decay: (name: string) => boolean,
+): void {
+  state.step += 1;
+  const { beta1: b1, beta2: b2, epsilon, weightDecay } = config;
+  const c1 = 1 - b1 ** state.step;
+  const c2 = 1 - b2 ** state.step;
+  for (const [name, p] of named) {
+    const g = grads.get(name);
+    if (!g) continue; // a parameter the loss does not touch (e.g. an unused head)
+    const m = state.m.get(name);
+    const v = state.v.get(name);
+    if (!m || !v) throw new Error(`AdamW: no optimiser state for ${name} (the optimiser was created for other parameters)`);
+    tf.tidy(() => {
+      const m1 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)); // p.shape
+      const v1 = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)); // p.shape
+      let update = tf.div(tf.div(m1, c1), tf.add(tf.sqrt(tf.div(v1, c2)), epsilon)); // p.shape
+      if (weightDecay > 0 && decay(name)) update = tf.add(update, tf.mul(p, weightDecay)); // p.shape
+      m.assign(m1);
+      v.assign(v1);
+      p.assign(tf.sub(p, tf.mul(update, lr)));
+    });
+  }
+}

@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend';
+import { CONFIGS, disposeParams, initParams, loadCheckpoint, namedParams, saveCheckpoint, toHfConfig } from '../src/model';
+import { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from '../src/model/safetensors';
+
+const TINY = { ...CONFIGS.tiny, vocabSize: 40, hiddenSize: 8, numHeads: 2, intermediateSize: 16, maxPositions: 10 };
+const FIXTURE = path.join(__dirname, 'fixtures', 'bert-tiny-random');
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-ckpt-'));
+}
+
+test('safetensors: bytes round-trip, header aligned to 8, F16/BF16 read as float32', () => {
+  const t = new Map([['a.weight', { shape: [2, 3], values: Float32Array.from([1, -2, 3.5, 0, 1e-3, -7]) }], ['b', { shape: [1], values: Float32Array.from([42]) }]]);
+  const buf = serializeSafetensors(t);
+  const n = Number(buf.readBigUInt64LE(0));
+  assert.equal((8 + n) % 8, 0);
+  const back = parseSafetensors(buf, 'mem');
+  assert.deepEqual(Array.from(back.tensors.get('a.weight')!.values), Array.from(t.get('a.weight')!.values));
+  // hand-made half-precision file: F16 1.0 = 0x3c00, -2.0 = 0xc000; BF16 1.0 = 0x3f80, 0.5 = 0x3f00; I64 skipped
+  const header = JSON.stringify({ h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] }, bf: { dtype: 'BF16', shape: [2], data_offsets: [4, 8] }, position_ids: { dtype: 'I64', shape: [1], data_offsets: [8, 16] } });
+  const hb = Buffer.from(header);
+  const raw = Buffer.alloc(8 + hb.length + 16);
+  raw.writeBigUInt64LE(BigInt(hb.length), 0);
+  hb.copy(raw, 8);
+  const o = 8 + hb.length;
+  raw.writeUInt16LE(0x3c00, o); raw.writeUInt16LE(0xc000, o + 2); raw.writeUInt16LE(0x3f80, o + 4); raw.writeUInt16LE(0x3f00, o + 6);
+  const half = parseSafetensors(raw, 'half');
+  assert.deepEqual(Array.from(half.tensors.get('h')!.values), [1, -2]);
+  assert.deepEqual(Array.from(half.tensors.get('bf')!.values), [1, 0.5]);
+  assert.deepEqual(half.skipped, ['position_ids']);
+  assert.throws(() => parseSafetensors(Buffer.from('nonsense!!'), 'junk.safetensors'), /junk.safetensors: not a safetensors file/);
+});
+
+test('save then load gives the same parameters and the same outputs; config.json is HuggingFace BertConfig', async () => {
+  await initBackend({ log: false });
+  const dir = tmpDir();
+  const p = initParams(TINY, { numLabels: 3, seed: 4 });
+  await saveCheckpoint(p, dir, { extraConfig: { id2label: { 0: 'a', 1: 'b', 2: 'c' } }, advlm: { note: 'test' } });
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  assert.equal(cfg.num_hidden_layers, 2);
+  assert.equal(cfg.num_labels, 3);
+  assert.deepEqual(cfg.architectures, ['BertForSequenceClassification']);
+  assert.equal(cfg.advlm.note, 'test');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['config.json', 'model.safetensors']); // no temporary files left
+  const loaded = loadCheckpoint(dir);
+  assert.deepEqual(loaded.config, TINY);
+  const a = namedParams(p);
+  const b = namedParams(loaded.params);
+  assert.deepEqual(a.map(([n]) => n), b.map(([n]) => n));
+  for (let i = 0; i < a.length; i++) assert.deepEqual(Array.from(a[i][1].dataSync()), Array.from(b[i][1].dataSync()), a[i][0]);
+  disposeParams(p);
+  disposeParams(loaded.params);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('loading an MLM checkpoint for classification initialises the new head and reports the unused one', async () => {
+  await initBackend({ log: false });
+  const before = tf.memory().numTensors;
+  const r = loadCheckpoint(path.join(FIXTURE, 'mlm'), { numLabels: 2, mlm: false, seed: 1 });
+  assert.deepEqual(r.newlyInitialised.sort(), ['bert.pooler.dense.bias', 'bert.pooler.dense.weight', 'classifier.bias', 'classifier.weight']);
+  assert.ok(r.unused.includes('cls.predictions.bias'));
+  assert.ok(r.params.classifier && !r.params.mlm);
+  disposeParams(r.params);
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('old gamma/beta names and prefix-less (BertModel) checkpoints load', async () => {
+  await initBackend({ log: false });
+  const dir = tmpDir();
+  const src = readSafetensors(path.join(FIXTURE, 'model.safetensors'));
+  const renamed = new Map([...src.tensors].filter(([n]) => n.startsWith('bert.')).map(([n, t]) => [n.replace(/^bert\./, '').replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta'), t]));
+  writeSafetensors(path.join(dir, 'model.safetensors'), renamed);
+  fs.copyFileSync(path.join(FIXTURE, 'config.json'), path.join(dir, 'config.json'));
+  const r = loadCheckpoint(dir, { numLabels: 3 });
+  assert.deepEqual(r.newlyInitialised.sort(), ['classifier.bias', 'classifier.weight']);
+  const ref = loadCheckpoint(FIXTURE);
+  assert.deepEqual(Array.from(r.params.embeddings.layerNorm.weight.dataSync()), Array.from(ref.params.embeddings.layerNorm.weight.dataSync()));
+  disposeParams(r.params);
+  disposeParams(ref.params);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('a wrong checkpoint is an error that lists every missing, unexpected and wrongly shaped tensor', async () => {
+  await initBackend({ log: false });
+  const before = tf.memory().numTensors;
+  const dir = tmpDir();
+  const src = readSafetensors(path.join(FIXTURE, 'model.safetensors'));
+  const t = new Map(src.tensors);
+  t.delete('bert.encoder.layer.1.output.dense.weight');
+  t.delete('bert.embeddings.LayerNorm.bias');
+  t.set('bert.encoder.layer.7.extra.weight', { shape: [1], values: Float32Array.from([1]) });
+  t.set('bert.embeddings.position_embeddings.weight', { shape: [4, 128], values: new Float32Array(512) });
+  writeSafetensors(path.join(dir, 'model.safetensors'), t);
+  fs.copyFileSync(path.join(FIXTURE, 'config.json'), path.join(dir, 'config.json'));
+  assert.throws(() => loadCheckpoint(dir), (e: Error) => {
+    assert.match(e.message, /missing \(2\): .*bert\.embeddings\.LayerNorm\.bias.*bert\.encoder\.layer\.1\.output\.dense\.weight/);
+    assert.match(e.message, /unexpected \(1\): bert\.encoder\.layer\.7\.extra\.weight/);
+    assert.match(e.message, /wrongly shaped \(1\): bert\.embeddings\.position_embeddings\.weight: checkpoint \[4,128\], model \[64,128\]/);
+    return true;
+  });
+  assert.equal(tf.memory().numTensors, before);
+  // a folder without weights, and one whose config is not BERT
+  fs.rmSync(path.join(dir, 'model.safetensors'));
+  fs.writeFileSync(path.join(dir, 'pytorch_model.bin'), '');
+  assert.throws(() => loadCheckpoint(dir), /model\.safetensors is missing \(found pytorch_model\.bin: convert/);
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...toHfConfig(TINY), model_type: 'gpt2' }));
+  assert.throws(() => loadCheckpoint(dir), /model_type is 'gpt2'/);
+  assert.throws(() => loadCheckpoint(path.join(dir, 'nope')), /does not exist/);
+  fs.rmSync(dir, { recursive: true });
+});
