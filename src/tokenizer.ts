@@ -231,9 +231,7 @@ export class BertTokenizer {
     this.sepId = need(names.sep, 'separator');
     this.maskId = need(names.mask, 'mask');
     const specials = new Set([this.padId, this.unkId, this.clsId, this.sepId, this.maskId]);
-    for (const id of this.hf.get_added_tokens_decoder().keys()) {
-      if (this.hf.get_added_tokens_decoder().get(id)?.special) specials.add(id);
-    }
+    for (const [id, added] of this.hf.get_added_tokens_decoder()) if (added.special) specials.add(id);
     this.specialIds = specials;
     this.numSpecialSingle = this.postProcess([], undefined).tokens.length;
     this.numSpecialPair = this.postProcess([], []).tokens.length;
@@ -337,7 +335,7 @@ function vocabArray(hf: Tokenizer): string[] {
 /** Pads encodings on the right to the longest one. */
 export function padEncodings(encoded: readonly Encoded[], padId: number, padToken = '[PAD]'): EncodedBatch {
   const T = Math.max(...encoded.map((e) => e.inputIds.length));
-  const pad = <V>(row: readonly V[], v: V): V[] => (row.length === T ? [...row] : [...row, ...new Array<V>(T - row.length).fill(v)]);
+  const pad = <V>(row: readonly V[], v: V): V[] => row.concat(new Array<V>(T - row.length).fill(v));
   return {
     inputIds: encoded.map((e) => pad(e.inputIds, padId)),
     tokenTypeIds: encoded.map((e) => pad(e.tokenTypeIds, 0)),

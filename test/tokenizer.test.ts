@@ -199,3 +199,10 @@ test('random replacement ids exclude special and [unused] tokens', () => {
   assert.equal(ids.length, 30522 - 5 - 994);
   for (const i of ids) assert.ok(!tok.specialIds.has(i) && !/^\[unused/.test(vocabLines[i]));
 });
+
+test('word pieces equal those of an independent Python BERT tokenizer on 250 texts', () => {
+  // test/fixtures/tokenizer_reference.py: hand-made edge cases, GLUE texts with non-ASCII characters, a random sample
+  const cases: { text: string; tokens: string[] }[] = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'tokenizer_reference.json'), 'utf8'));
+  assert.ok(cases.length > 200);
+  for (const c of cases) assert.deepEqual(tok.tokenize(c.text), c.tokens, JSON.stringify(c.text));
+});

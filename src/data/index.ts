@@ -9,6 +9,9 @@
  * pre-training, labels [B, T] int32 holding the original id at masked positions and -100
  * (IGNORE_INDEX) elsewhere. The vocabulary size is `tokenizer.vocabSize` (30522 for BERT uncased).
  *
+ * In a tslab notebook import this file by its full name, `./src/data/index` (tslab does not resolve
+ * a folder import such as `./src/data`).
+ *
  * Typical use:
  *   const tok = loadTokenizer();
  *   const train = loadTask('SST-2', 'train');
