@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * Starts tslab's Jupyter kernel with the project root as its working directory.
+ *
+ * Jupyter starts a kernel in the notebook's folder (notebooks/), but tslab compiles cells and the
+ * .ts files they import with rootDir = its working directory, and notebooks import `./src/...`.
+ * So this launcher changes to the project root first, then hands its arguments to tslab's own
+ * command line: `kernel --config-path <connection file> [--js]`.
+ *
+ * It also works around a tslab 1.0.22 bug. tslab's TypeScript watch host accepts one pending
+ * timer only; when a file is created, deleted or renamed in a folder TypeScript watches (src/,
+ * node_modules/: an editor's save, a git checkout, a notebook writing a file there), TypeScript
+ * schedules a second timer and every later cell fails with "Unexpected pending rebuildTimer" until
+ * the kernel restarts. The launcher gives TypeScript's folder watchers (and its watchers of files
+ * under node_modules, which do not change while a kernel runs) an inert watcher instead. Edits to
+ * an imported project .ts file are still seen; a module that failed to resolve and was created
+ * afterwards needs a kernel restart.
+ *
+ * The project-local kernelspec written by `npm run lab` (scripts/lab.js) runs this file. Plain
+ * JavaScript on purpose: no TypeScript loader may be active inside the kernel, tslab compiles
+ * TypeScript itself.
+ */
+'use strict';
+const { EventEmitter } = require('events');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const tslabMain = path.join(root, 'node_modules', 'tslab', 'dist', 'main.js');
+if (!fs.existsSync(tslabMain)) {
+  console.error(`advlm: tslab is not installed in ${path.join(root, 'node_modules')}; run \`npm install\` in the project root first.`);
+  process.exit(1);
+}
+
+/** A watcher that never fires, for the watches TypeScript must not act on (see above). */
+function inertWatcher() {
+  const w = new EventEmitter();
+  w.close = () => {};
+  w.ref = () => w;
+  w.unref = () => w;
+  return w;
+}
+
+const realWatch = fs.watch;
+fs.watch = function watch(target, ...rest) {
+  const p = String(target);
+  const fromTypeScript = /[\\/]@tslab[\\/]typescript-for-tslab[\\/]/.test(new Error().stack || '');
+  if (fromTypeScript) {
+    let isDir = false;
+    try {
+      isDir = fs.statSync(p).isDirectory();
+    } catch {
+      // missing: let TypeScript handle it as it would
+    }
+    if (isDir || p.split(/[\\/]/).includes('node_modules')) return inertWatcher();
+  }
+  return realWatch.call(this, target, ...rest);
+};
+
+process.chdir(root);
+// tslab's command line reads process.argv: [node, tslab, 'kernel', '--config-path', file, ...].
+process.argv = [process.argv[0], path.join(root, 'node_modules', 'tslab', 'bin', 'tslab'), ...process.argv.slice(2)];
+require(tslabMain).main();
