@@ -17,7 +17,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { executeNotebook, replyProblems } from '../src/notebook/execute';
 import { cleanNotebook, commitProblems, executionProblems, formatNotebook, hidePaths, Notebook, NotebookOutput, readNotebook } from '../src/notebook/ipynb';
-import { jupyterVersion, JUPYTER_INSTALL_HINT } from '../src/notebook/jupyter';
+import { jupyterCommand, jupyterVersion, JUPYTER_INSTALL_HINT } from '../src/notebook/jupyter';
 import { jupyterEnv, kernelspecFile, KERNEL_NAME } from '../src/notebook/kernelspec';
 
 const root = path.resolve(__dirname, '..');
@@ -43,7 +43,7 @@ test('the registered kernelspec starts the launcher in this checkout and Jupyter
   assert.equal(spec.argv[1], path.join(root, 'scripts', 'tslab-kernel.js'));
   assert.deepEqual(spec.argv.slice(2), ['kernel', '--config-path', '{connection_file}']);
   assert.equal(spec.language, 'typescript');
-  const r = spawnSync('jupyter', ['kernelspec', 'list', '--json'], { env: jupyterEnv(root), encoding: 'utf8' });
+  const r = spawnSync(jupyterCommand(), ['kernelspec', 'list', '--json'], { env: jupyterEnv(root), encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const found = JSON.parse(r.stdout).kernelspecs[KERNEL_NAME];
   assert.ok(found, `jupyter kernelspec list does not show "${KERNEL_NAME}"`);
