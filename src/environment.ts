@@ -46,8 +46,9 @@ export interface EnvironmentInfo {
   tslabKernel: boolean;
 }
 
-/** Versions and tools; no tensors involved. */
-export function environmentInfo(): EnvironmentInfo {
+/** Versions and tools; no tensors involved. `tools: false` skips the (slower) Jupyter checks. */
+export function environmentInfo(options: { tools?: boolean } = {}): EnvironmentInfo {
+  const tools = options.tools ?? true;
   const r = backendReport();
   const root = projectRoot();
   const packages: Record<string, string> = {};
@@ -59,7 +60,7 @@ export function environmentInfo(): EnvironmentInfo {
     backendLine: r?.line ?? `backend ${tf.getBackend()} (set outside advlm)`,
     node: process.version,
     packages,
-    jupyter: commandVersion('jupyter', ['--version']) !== undefined ? commandVersion('jupyter', ['nbconvert', '--version']) ?? 'present' : undefined,
+    jupyter: tools ? commandVersion('jupyter', ['nbconvert', '--version']) : undefined,
     tslabKernel: fs.existsSync(path.join(root, '.jupyter-local', 'kernels', 'tslab', 'kernel.json')),
   };
 }

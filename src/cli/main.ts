@@ -7,12 +7,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { backendFromArgs, initBackend } from '../backend';
 import { environmentInfo, matMulGflops } from '../environment';
+import { pretrainCommand } from './pretrain';
 
 const USAGE = `usage: advlm <command> [options] [--backend tensorflow-gpu|tensorflow|wasm|cpu]
 
 commands:
   start      the main job: environment report and a short real computation
   env        the environment report (backend, versions, Jupyter kernel)
+  pretrain   masked-language-model pre-training on data/pretrain
 `;
 
 async function env(): Promise<void> {
@@ -32,6 +34,7 @@ async function start(): Promise<void> {
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   start: () => start(),
   env: () => env(),
+  pretrain: pretrainCommand,
 };
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,0 +1,54 @@
+/** `advlm pretrain`: masked-language-model pre-training on data/pretrain. */
+import * as path from 'path';
+import { PRETRAIN_DEFAULTS, PretrainConfig, pretrain } from '../train/pretrain';
+import { OptionSpec, parseArgs } from './args';
+import { disposeParams } from '../model';
+
+export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
+  out: { kind: 'string', help: 'output folder (default runs/pretrain-<model>); resumes if it holds a state' },
+  model: { kind: 'string', help: 'tiny | mini | small | base (default tiny)' },
+  epochs: { kind: 'number', help: 'passes over the corpus' },
+  'max-steps': { kind: 'number', help: 'stop after this many steps (0 = none)' },
+  'batch-size': { kind: 'number', help: 'sequences per step (default 32)' },
+  'max-length': { kind: 'number', help: 'tokens per packed sequence (default 128)' },
+  lr: { kind: 'number', help: 'peak learning rate (default 1e-3)' },
+  'warmup-ratio': { kind: 'number', help: 'fraction of steps warming up (default 0.06)' },
+  seed: { kind: 'number', help: 'random seed (default 0)' },
+  'save-every': { kind: 'number', help: 'save the resumable state every N steps (default 100)' },
+  corpus: { kind: 'string', help: 'folder of .txt files, one sentence per line (default data/pretrain)' },
+  'limit-lines': { kind: 'number', help: 'read only the first N lines of each book (quick runs)' },
+};
+
+export async function pretrainCommand(argv: string[]): Promise<void> {
+  const { options: o } = parseArgs(argv, PRETRAIN_OPTIONS, 'pretrain');
+  const d = PRETRAIN_DEFAULTS;
+  const config: PretrainConfig = {
+    ...d,
+    model: (o.model as string) ?? d.model,
+    maxLength: (o['max-length'] as number) ?? d.maxLength,
+    batchSize: (o['batch-size'] as number) ?? d.batchSize,
+    corpusDir: o.corpus as string | undefined,
+    limitLines: o['limit-lines'] as number | undefined,
+    trainer: {
+      ...d.trainer,
+      epochs: (o.epochs as number) ?? d.trainer.epochs,
+      maxSteps: (o['max-steps'] as number) ?? d.trainer.maxSteps,
+      lr: (o.lr as number) ?? d.trainer.lr,
+      warmupRatio: (o['warmup-ratio'] as number) ?? d.trainer.warmupRatio,
+      seed: (o.seed as number) ?? d.trainer.seed,
+      saveEvery: (o['save-every'] as number) ?? d.trainer.saveEvery,
+    },
+  };
+  const out = (o.out as string) ?? path.join('runs', `pretrain-${typeof config.model === 'string' ? config.model : 'custom'}`);
+  const stop = { stop: false };
+  const onSignal = () => {
+    if (stop.stop) process.exit(130);
+    console.log('\nstopping after this step; the state is saved for --resume (Ctrl-C again to quit now)');
+    stop.stop = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const r = await pretrain(out, config, stop);
+  console.log(`saved ${out}: ${r.train.steps} steps, dev MLM loss ${r.dev.loss.toFixed(4)}, accuracy ${r.dev.accuracy.toFixed(4)}, ${r.train.seconds.toFixed(0)}s`);
+  disposeParams(r.params);
+}

@@ -1,0 +1,58 @@
+/**
+ * One JSON-lines record per training run: configuration, seed, backend, versions, per-epoch metrics
+ * and wall time. Appended to runs/runs.jsonl (or a file of the caller's choice) when a run ends.
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { appendLine } from '../util/atomic';
+import { backendReport } from '../backend';
+import { environmentInfo, projectRoot } from '../environment';
+
+export interface EpochRecord {
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  dev?: Record<string, number>;
+  seconds: number;
+}
+
+export interface RunRecord {
+  id: string;
+  command: string;
+  method: string;
+  task?: string;
+  seed: number;
+  config: Record<string, unknown>;
+  backend: string;
+  versions: Record<string, string>;
+  startedAt: string;
+  epochs: EpochRecord[];
+  wallSeconds: number;
+  result?: Record<string, unknown>;
+}
+
+export function defaultRunsFile(): string {
+  return path.join(projectRoot(), 'runs', 'runs.jsonl');
+}
+
+export function newRunRecord(command: string, method: string, seed: number, config: Record<string, unknown>, task?: string): RunRecord {
+  const startedAt = new Date().toISOString();
+  const info = environmentInfo({ tools: false });
+  return {
+    id: `${command}-${task ?? method}-${startedAt.replace(/[:.]/g, '-')}-s${seed}`,
+    command,
+    method,
+    task,
+    seed,
+    config,
+    backend: backendReport()?.name ?? tf.getBackend(),
+    versions: { node: process.version, ...info.packages },
+    startedAt,
+    epochs: [],
+    wallSeconds: 0,
+  };
+}
+
+export function appendRunRecord(record: RunRecord, file = defaultRunsFile()): void {
+  appendLine(file, JSON.stringify(record));
+}

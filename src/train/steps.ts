@@ -1,0 +1,65 @@
+/**
+ * The plain (non-adversarial) training steps: the loss and its gradients for one minibatch.
+ * - mlmStep: masked-language-model cross-entropy at the selected positions (BERT pre-training);
+ * - taskStep: cross-entropy (classification) or MSE (regression) on the [CLS] head (fine-tuning).
+ * Adversarial methods (src/adversarial/) provide other steps with the same signature.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LabelledBatch, MlmArrays, disposeBatch } from '../data';
+import { BertParams, classificationLogits, crossEntropy, encode, mlmLogits, mlmTargets, namedParams, taskLoss } from '../model';
+import { LossAndGrads, lossAndGrads } from './grads';
+import { StepContext } from './trainer';
+
+/** MLM loss of a batch (inside a tidy or a gradient function). `dropoutSeed` undefined = evaluation mode. */
+export function mlmLoss(p: BertParams, batch: MlmArrays, dropoutSeed?: number): { loss: tf.Scalar; correct: tf.Scalar; count: number } {
+  const { positions, targets } = mlmTargets(batch.labels.flat());
+  if (positions.length === 0) throw new Error('an MLM batch has no masked positions');
+  return tf.tidy(() => {
+    const [B, T] = batch.shape;
+    const ids = tf.tensor2d(batch.inputIds.flat(), [B, T], 'int32'); // [B, T]
+    const types = tf.tensor2d(batch.tokenTypeIds.flat(), [B, T], 'int32'); // [B, T]
+    const mask = tf.tensor2d(batch.attentionMask.flat(), [B, T], 'float32'); // [B, T]
+    const hidden = encode(p, ids, { tokenTypeIds: types, attentionMask: mask, dropout: dropoutSeed === undefined ? undefined : { seed: dropoutSeed } }).hidden; // [B, T, D]
+    const logits = mlmLogits(p, hidden, tf.tensor1d(positions, 'int32')); // [M, V]
+    const y = tf.tensor1d(targets, 'int32'); // [M]
+    const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32')) as tf.Scalar;
+    return { loss: crossEntropy(logits, y), correct, count: positions.length };
+  });
+}
+
+export function mlmStep(p: BertParams): (batch: MlmArrays, ctx: StepContext) => LossAndGrads {
+  const named = namedParams(p);
+  return (batch, ctx) => {
+    let correct: tf.Scalar | undefined;
+    const r = lossAndGrads(named, () => {
+      const out = mlmLoss(p, batch, ctx.seed);
+      correct = out.correct;
+      return out.loss;
+    });
+    correct?.dispose();
+    return r;
+  };
+}
+
+/** Task loss of a labelled batch with dropout seeded by `dropoutSeed` (undefined = evaluation mode). */
+export function taskBatchLoss(p: BertParams, b: LabelledBatch, dropoutSeed?: number): tf.Scalar {
+  return tf.tidy(() => {
+    const dropout = dropoutSeed === undefined ? undefined : { seed: dropoutSeed };
+    const hidden = encode(p, b.inputIds, { tokenTypeIds: b.tokenTypeIds, attentionMask: b.attentionMask, dropout }).hidden; // [B, T, D]
+    return taskLoss(classificationLogits(p, hidden, dropout), b.labels);
+  });
+}
+
+/** Plain fine-tuning: the batch's tensors are made by `toTensors` and disposed here. */
+export function taskStep<B>(p: BertParams, toTensors: (b: B) => LabelledBatch): (batch: B, ctx: StepContext) => LossAndGrads {
+  const named = namedParams(p);
+  return (batch, ctx) => {
+    const t = toTensors(batch);
+    try {
+      return lossAndGrads(named, () => taskBatchLoss(p, t, ctx.seed));
+    } finally {
+      disposeBatch(t);
+    }
+  };
+}
+
