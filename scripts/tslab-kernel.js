@@ -16,6 +16,12 @@
  * an imported project .ts file are still seen; a module that failed to resolve and was created
  * afterwards needs a kernel restart.
  *
+ * And a second gap: tslab loads the .ts modules it compiled by appending ".js" to the import path,
+ * so a folder import (`import ... from './src/data'`, meaning src/data/index.ts) fails at run time
+ * with "Cannot find module" although it type-checks. The launcher maps a relative import path
+ * that names a folder holding index.ts (and no file of that name) to `<folder>/index` where
+ * tslab resolves it (its path-join helper, tslab/dist/tspath.js).
+ *
  * The project-local kernelspec written by `npm run lab` (scripts/lab.js) runs this file. Plain
  * JavaScript on purpose: no TypeScript loader may be active inside the kernel, tslab compiles
  * TypeScript itself.
@@ -57,7 +63,26 @@ fs.watch = function watch(target, ...rest) {
   return realWatch.call(this, target, ...rest);
 };
 
+/** Relative import paths naming a folder with an index.ts resolve to that index (see above). */
+function resolveFolderImports() {
+  const tspath = require(path.join(root, 'node_modules', 'tslab', 'dist', 'tspath.js'));
+  const join = tspath.normalizeJoin;
+  if (typeof join !== 'function') return; // another tslab version: leave it alone
+  tspath.normalizeJoin = function normalizeJoin(...parts) {
+    const joined = join(...parts);
+    const last = parts[parts.length - 1];
+    if (typeof last !== 'string' || !/^\.\.?(\/|$)/.test(last)) return joined;
+    try {
+      if (fs.statSync(joined).isDirectory() && fs.existsSync(`${joined}/index.ts`) && !fs.existsSync(`${joined}.ts`)) return `${joined}/index`;
+    } catch {
+      // not a folder: unchanged
+    }
+    return joined;
+  };
+}
+
 process.chdir(root);
+resolveFolderImports();
 // tslab's command line reads process.argv: [node, tslab, 'kernel', '--config-path', file, ...].
 process.argv = [process.argv[0], path.join(root, 'node_modules', 'tslab', 'bin', 'tslab'), ...process.argv.slice(2)];
 require(tslabMain).main();

@@ -71,22 +71,55 @@ for (const name of notebooks) {
   });
 }
 
-test('a failing cell is reported with its index, first line and error text, and the notebook is not written', async () => {
-  const dir = fs.mkdtempSync(path.join(outDir, 'failing-'));
-  const code = (source: string) => ({ cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source });
+function srcModules(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return srcModules(p);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [p] : [];
+  });
+}
+
+/** Writes a notebook of code cells (a `{ markdown }` entry makes a markdown cell). */
+function writeNotebook(file: string, sources: (string | { markdown: string })[]): void {
   const nb = {
-    cells: [
-      { cell_type: 'markdown', metadata: {}, source: '# failing on purpose' },
-      code("import { projectRoot } from './src/environment';\nconsole.log(typeof projectRoot);"),
-      code("const answer = 42;\nthrow new Error(`deliberate failure ${answer}`);"),
-      code("console.log('never reached');"),
-    ],
+    cells: sources.map((s) =>
+      typeof s === 'string'
+        ? { cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source: s }
+        : { cell_type: 'markdown', metadata: {}, source: s.markdown },
+    ),
     metadata: { kernelspec: { name: KERNEL_NAME, display_name: 'TypeScript (tslab)', language: 'typescript' } },
     nbformat: 4,
     nbformat_minor: 4,
   };
+  fs.writeFileSync(file, JSON.stringify(nb));
+}
+
+test('every module under src/ loads in the tslab kernel (its own type check, folder imports included)', { timeout: 10 * 60_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(outDir, 'src-modules-'));
+  const modules = srcModules(path.join(root, 'src'))
+    .map((f) => `./${path.relative(root, f).split(path.sep).join('/').replace(/\.ts$/, '')}`)
+    .sort();
+  assert.ok(modules.includes('./src/backend'));
+  const folders = [...new Set(modules.filter((m) => m.endsWith('/index')).map((m) => m.slice(0, -'/index'.length)))];
+  const input = path.join(dir, 'src_modules.ipynb');
+  writeNotebook(input, [
+    ['// every module under src/', ...modules.map((m) => `import '${m}';`)].join('\n'),
+    // Folder imports (tslab alone cannot load them; the kernel launcher maps them to the index).
+    folders.map((m, i) => `import * as folder${i} from '${m}';\nif (typeof folder${i} !== 'object') throw new Error('${m} did not load');`).join('\n') || '// no folders',
+  ]);
+  const r = await executeNotebook(input, { root, outDir: path.join(dir, 'out'), cellTimeoutSeconds: 600 });
+  if (r.failure) assert.fail(`a module under src/ does not load in tslab (it compiles with module CommonJS, lib ES2022, no DOM, rootDir = the project root):\n${r.failure}`);
+});
+
+test('a failing cell is reported with its index, first line and error text, and the notebook is not written', async () => {
+  const dir = fs.mkdtempSync(path.join(outDir, 'failing-'));
   const input = path.join(dir, 'failing.ipynb');
-  fs.writeFileSync(input, JSON.stringify(nb));
+  writeNotebook(input, [
+    { markdown: '# Failing on purpose (markdown cells count in cell indices)' },
+    "import { projectRoot } from './src/environment';\nconsole.log(typeof projectRoot);",
+    "const answer = 42;\nthrow new Error(`deliberate failure ${answer}`);",
+    "console.log('never reached');",
+  ]);
   const r = await executeNotebook(input, { root, outDir: path.join(dir, 'out'), cellTimeoutSeconds: 120 });
   assert.ok(r.failure, 'the failing notebook was reported as passing');
   assert.match(r.failure, /cell 2 \("const answer = 42;"\) failed/);
