@@ -3,11 +3,16 @@
  *
  *   advlm start     the main job (for now: the environment report and a short real computation)
  *   advlm env       the environment report only
+ *   advlm pretrain  MLM pre-training;  advlm finetune --task T;  advlm predict --checkpoint DIR "text"
+ * `advlm <command> --help` lists a command's options.
  */
 import * as tf from '@tensorflow/tfjs';
 import { backendFromArgs, initBackend } from '../backend';
 import { environmentInfo, matMulGflops } from '../environment';
-import { pretrainCommand } from './pretrain';
+import { PRETRAIN_OPTIONS, pretrainCommand } from './pretrain';
+import { FINETUNE_OPTIONS, finetuneCommand } from './finetune';
+import { PREDICT_OPTIONS, predictCommand } from './predict';
+import { OptionSpec, helpText } from './args';
 
 const USAGE = `usage: advlm <command> [options] [--backend tensorflow-gpu|tensorflow|wasm|cpu]
 
@@ -15,6 +20,8 @@ commands:
   start      the main job: environment report and a short real computation
   env        the environment report (backend, versions, Jupyter kernel)
   pretrain   masked-language-model pre-training on data/pretrain
+  finetune   fine-tuning on a GLUE task (--task SST-2), from the project's pre-trained model
+  predict    label and probabilities of a fine-tuned model: predict --checkpoint DIR "text" ["text b"]
 `;
 
 async function env(): Promise<void> {
@@ -35,6 +42,14 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   start: () => start(),
   env: () => env(),
   pretrain: pretrainCommand,
+  finetune: finetuneCommand,
+  predict: predictCommand,
+};
+
+const HELP: Record<string, [string, Record<string, OptionSpec>]> = {
+  pretrain: ['masked-language-model pre-training on data/pretrain', PRETRAIN_OPTIONS],
+  finetune: ['fine-tuning on a GLUE task', FINETUNE_OPTIONS],
+  predict: ['label and probabilities of a fine-tuned model: predict --checkpoint DIR "text" ["text b"]', PREDICT_OPTIONS],
 };
 
 export async function main(argv: string[]): Promise<void> {
@@ -45,6 +60,11 @@ export async function main(argv: string[]): Promise<void> {
   }
   const run = COMMANDS[command];
   if (!run) throw new Error(`unknown command '${command}'.\n${USAGE}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const spec = HELP[command];
+    process.stdout.write(spec ? helpText(command, spec[0], spec[1]) : USAGE);
+    return;
+  }
   await initBackend({ backend: backendFromArgs(rest) });
   await run(rest);
 }

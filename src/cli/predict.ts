@@ -1,0 +1,45 @@
+/** `advlm predict --checkpoint DIR "text" ["text b"]`: the label and class probabilities of a fine-tuned model. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadTokenizer } from '../data';
+import { disposeParams, loadCheckpoint } from '../model';
+import { evaluate } from '../train/evaluate';
+import { getTask } from '../data';
+import { OptionSpec, parseArgs } from './args';
+
+export const PREDICT_OPTIONS: Record<string, OptionSpec> = {
+  checkpoint: { kind: 'string', help: 'a fine-tuned checkpoint folder (config.json + model.safetensors)' },
+  tokenizer: { kind: 'string', help: 'tokenizer.json or vocab.txt (default: the checkpoint folder\'s, else BERT uncased)' },
+  json: { kind: 'boolean', help: 'print JSON' },
+};
+
+export async function predictCommand(argv: string[]): Promise<void> {
+  const { options, positionals } = parseArgs(argv, PREDICT_OPTIONS, 'predict');
+  const dir = options.checkpoint as string | undefined;
+  if (!dir) throw new Error('advlm predict: --checkpoint DIR is required (a model saved by advlm finetune)');
+  if (positionals.length < 1 || positionals.length > 2) throw new Error('advlm predict: give one text, or two for a sentence pair, in quotes');
+  const { params, hfConfig } = loadCheckpoint(dir, { mlm: false });
+  try {
+    if (!params.classifier) throw new Error(`${dir} has no classification head: fine-tune it first (advlm finetune --task ...)`);
+    const own = ['tokenizer.json', 'vocab.txt'].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+    const tok = loadTokenizer((options.tokenizer as string | undefined) ?? own);
+    const advlm = (hfConfig.advlm ?? {}) as { task?: string; maxLength?: number };
+    const numLabels = params.classifier.weight.shape[0];
+    const id2label = (hfConfig.id2label ?? {}) as Record<string, string>;
+    const names = Array.from({ length: numLabels }, (_, i) => id2label[i] ?? `LABEL_${i}`);
+    const task = advlm.task ? getTask(advlm.task) : getTask(numLabels === 1 ? 'STS-B' : 'SST-2');
+    const example = { textA: positionals[0], textB: positionals[1], label: 0 };
+    const r = await evaluate(params, tok, [example], { ...task, numLabels, labelNames: names, kind: numLabels === 1 ? 'regression' : 'classification' }, { maxLength: advlm.maxLength ?? 128 });
+    if (numLabels === 1) {
+      const out = { score: r.predictions[0] };
+      console.log(options.json ? JSON.stringify(out) : `score ${out.score.toFixed(4)}`);
+      return;
+    }
+    const probs = r.probabilities![0];
+    const label = names[r.predictions[0]];
+    if (options.json) console.log(JSON.stringify({ label, probabilities: Object.fromEntries(names.map((n, i) => [n, probs[i]])) }));
+    else console.log(`${label}\n${names.map((n, i) => `  ${n.padEnd(16)} ${probs[i].toFixed(4)}`).join('\n')}`);
+  } finally {
+    disposeParams(params);
+  }
+}
