@@ -25,9 +25,15 @@ export interface AdamWState {
 export function initAdamW(named: [string, tf.Variable][]): AdamWState {
   const m = new Map<string, tf.Variable>();
   const v = new Map<string, tf.Variable>();
+  const zerosVariable = (p: tf.Variable) => {
+    const z = tf.zerosLike(p); // p.shape
+    const variable = tf.variable(z, false);
+    z.dispose();
+    return variable;
+  };
   for (const [name, p] of named) {
-    m.set(name, tf.variable(tf.zerosLike(p), false));
-    v.set(name, tf.variable(tf.zerosLike(p), false));
+    m.set(name, zerosVariable(p));
+    v.set(name, zerosVariable(p));
   }
   return { step: 0, m, v };
 }
@@ -38,6 +44,7 @@ export function disposeAdamW(s: AdamWState): void {
 
 /** sqrt(sum of squares of every gradient). */
 export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
+  if (grads.length === 0) return tf.scalar(0);
   return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }
 

@@ -31,8 +31,9 @@ export interface RunRecord {
   result?: Record<string, unknown>;
 }
 
+/** runs/runs.jsonl in the project, or the file named by ADVLM_RUNS_FILE. */
 export function defaultRunsFile(): string {
-  return path.join(projectRoot(), 'runs', 'runs.jsonl');
+  return process.env.ADVLM_RUNS_FILE || path.join(projectRoot(), 'runs', 'runs.jsonl');
 }
 
 export function newRunRecord(command: string, method: string, seed: number, config: Record<string, unknown>, task?: string): RunRecord {

@@ -118,7 +118,7 @@ function loadOptimizer(dir: string, opt: AdamWState): void {
     for (const [name, variable] of map) {
       const t = file.tensors.get(`${kind}/${name}`);
       if (!t) throw new Error(`${dir}/${OPTIMIZER_FILE} lacks ${kind}/${name}: the state belongs to another model; delete ${dir} to start afresh`);
-      variable.assign(tf.tensor(t.values, t.shape));
+      tf.tidy(() => variable.assign(tf.tensor(t.values, t.shape)));
     }
   }
 }
@@ -161,13 +161,16 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
         if (state.step >= totalSteps) break; // the step budget ends this epoch early
         const lr = linearWarmupDecay(schedule, state.step);
         const { loss, grads } = o.step(batch, { step: state.step, epoch, seed: c.seed * 1000003 + state.step });
+        const l = (await loss.data())[0];
+        loss.dispose();
+        if (!Number.isFinite(l)) {
+          disposeGrads(grads);
+          throw new Error(`the loss became ${l} at step ${state.step}: lower the learning rate (${c.lr}) or check the inputs`);
+        }
         const clipped = clipGlobalNorm(grads, c.maxGradNorm);
         disposeGrads(grads);
         adamWStep(opt, named, clipped.grads, lr, adamw, (n) => !isNoDecay(n));
         disposeGrads(clipped.grads);
-        const l = (await loss.data())[0];
-        loss.dispose();
-        if (!Number.isFinite(l)) throw new Error(`the loss became ${l} at step ${state.step}: lower the learning rate (${c.lr}) or check the inputs`);
         state.step += 1;
         state.stepInEpoch = i;
         state.losses.push(l);

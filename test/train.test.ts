@@ -1,0 +1,159 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend';
+import { BertParams, CONFIGS, disposeParams, initParams, loadCheckpoint, namedParams } from '../src/model';
+import { ADAMW_DEFAULTS, adamWStep, clipGlobalNorm, disposeAdamW, initAdamW } from '../src/train/adamw';
+import { linearWarmupDecay } from '../src/train/schedule';
+import { trainLoop, TRAINER_DEFAULTS } from '../src/train/trainer';
+import { lossAndGrads } from '../src/train/grads';
+import { FINETUNE_DEFAULTS, finetune } from '../src/train/finetune';
+import { PRETRAIN_DEFAULTS, pretrain } from '../src/train/pretrain';
+
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'adamw.json'), 'utf8'));
+
+test('AdamW matches torch.optim.AdamW (decoupled decay on weights, none on biases)', async () => {
+  await initBackend({ log: false });
+  const w = tf.variable(tf.tensor2d(fixture.w0));
+  const b = tf.variable(tf.tensor1d(fixture.b0));
+  const named: [string, tf.Variable][] = [['layer.weight', w], ['layer.bias', b]];
+  const state = initAdamW(named);
+  const before = tf.memory().numTensors;
+  fixture.grads.forEach(([gw, gb]: [number[][], number[]], i: number) => {
+    const grads = new Map<string, tf.Tensor>([['layer.weight', tf.tensor2d(gw)], ['layer.bias', tf.tensor1d(gb)]]);
+    adamWStep(state, named, grads, fixture.lrs[i], { ...ADAMW_DEFAULTS, weightDecay: fixture.weight_decay, epsilon: fixture.epsilon }, (n) => !n.endsWith('.bias'));
+    tf.dispose([...grads.values()]);
+  });
+  assert.equal(tf.memory().numTensors, before);
+  const dw = Math.max(...(w.dataSync() as Float32Array).map((v, i) => Math.abs(v - fixture.w.flat()[i])));
+  const db = Math.max(...(b.dataSync() as Float32Array).map((v, i) => Math.abs(v - fixture.b[i])));
+  assert.ok(dw < 1e-6 && db < 1e-6, `max diff ${dw} ${db}`);
+  disposeAdamW(state);
+  tf.dispose([w, b]);
+});
+
+test('gradient clipping rescales to the global norm and leaves small gradients alone', async () => {
+  await initBackend({ log: false });
+  const g = new Map<string, tf.Tensor>([['a', tf.tensor1d([3, 0])], ['b', tf.tensor1d([0, 4])]]); // global norm 5
+  const c = clipGlobalNorm(g, 1);
+  assert.ok(Math.abs(c.norm - 5) < 1e-6);
+  const after = Math.hypot(...c.grads.get('a')!.dataSync(), ...c.grads.get('b')!.dataSync());
+  assert.ok(Math.abs(after - 1) < 1e-5);
+  const same = clipGlobalNorm(g, 10);
+  assert.deepEqual(Array.from(same.grads.get('a')!.dataSync()), [3, 0]);
+  tf.dispose([...g.values(), ...c.grads.values(), ...same.grads.values()]);
+});
+
+test('the schedule warms up linearly, peaks, then decays linearly to zero', () => {
+  const s = { peak: 1, warmupSteps: 10, totalSteps: 110 };
+  assert.equal(linearWarmupDecay(s, 0), 0.1);
+  assert.equal(linearWarmupDecay(s, 9), 1);
+  assert.ok(Math.abs(linearWarmupDecay(s, 59) - 0.5) < 1e-12);
+  assert.equal(linearWarmupDecay(s, 109), 0);
+  assert.equal(linearWarmupDecay({ peak: 2, warmupSteps: 0, totalSteps: 4 }, 0), 1.5);
+});
+
+/** A tiny regression problem for the loop: fit y from the mean word embedding of three tokens. */
+function toyProblem(seed: number) {
+  const p = initParams({ ...CONFIGS.tiny, vocabSize: 20, hiddenSize: 8, numHeads: 2, intermediateSize: 8, maxPositions: 8, initializerRange: 0.5 }, { numLabels: 1, seed });
+  const data = Array.from({ length: 24 }, (_, i) => ({ ids: [1, 2 + (i % 7), 3 + (i % 5)], y: (i % 7) / 7 }));
+  type Batch = typeof data;
+  const epochBatches = (epoch: number): Batch[] => {
+    const order = data.map((_, i) => (i * (7 + epoch * 2)) % data.length);
+    return Array.from({ length: 6 }, (_, k) => order.slice(k * 4, k * 4 + 4).map((i) => data[i]));
+  };
+  const stepFor = (q: BertParams) => (batch: Batch) =>
+    lossAndGrads(namedParams(q), () =>
+      tf.tidy(() => {
+        const ids = tf.tensor2d(batch.map((d) => d.ids), undefined, 'int32'); // [4, 3]
+        const emb = tf.gather(q.embeddings.word, ids); // [4, 3, 8]
+        const pred = tf.sum(tf.mul(tf.mean(emb, 1), tf.sum(q.classifier!.weight, 0)), 1); // [4]
+        return tf.mean(tf.square(tf.sub(pred, tf.tensor1d(batch.map((d) => d.y))))) as tf.Scalar;
+      }),
+    );
+  return { p, epochBatches, stepFor };
+}
+
+test('training can stop and resume to exactly the weights of an uninterrupted run', async () => {
+  await initBackend({ log: false });
+  const config = { ...TRAINER_DEFAULTS, epochs: 3, lr: 5e-2, warmupRatio: 0.2, saveEvery: 0 };
+  const quiet = { mode: 'silent' as const };
+  const a = toyProblem(1);
+  const full = await trainLoop({ params: a.p, config, epochBatches: a.epochBatches, stepsPerEpoch: 6, step: a.stepFor(a.p), progress: quiet });
+  assert.equal(full.steps, 18);
+  assert.ok(full.epochs[2].trainLoss < full.epochs[0].trainLoss, `the loss went down: ${full.epochs.map((e) => e.trainLoss)}`);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-resume-'));
+  const b = toyProblem(1);
+  const stop = { stop: false };
+  const stepB = b.stepFor(b.p);
+  const first = await trainLoop({
+    params: b.p, config, epochBatches: b.epochBatches, stepsPerEpoch: 6, stateDir: dir, stopFlag: stop, progress: quiet,
+    step: (x, ctx) => {
+      if (ctx.step === 8) stop.stop = true; // stop in the middle of the second epoch
+      return stepB(x);
+    },
+  });
+  assert.equal(first.stopped, true);
+  assert.equal(first.steps, 9);
+  // as a new process would: the model comes from the state folder
+  const c = loadCheckpoint(dir, { numLabels: 1 });
+  const rest = await trainLoop({ params: c.params, config, epochBatches: b.epochBatches, stepsPerEpoch: 6, step: b.stepFor(c.params), stateDir: dir, progress: quiet });
+  assert.equal(rest.steps, 18);
+  assert.deepEqual(rest.losses.slice(0, 9), first.losses);
+  const fa = namedParams(a.p);
+  const fc = namedParams(c.params);
+  for (let i = 0; i < fa.length; i++) {
+    const va = fa[i][1].dataSync();
+    const vc = fc[i][1].dataSync();
+    const d = Math.max(...Array.from(va, (v, j) => Math.abs(v - vc[j])));
+    assert.ok(d < 1e-6, `${fa[i][0]} differs by ${d}`);
+  }
+  // the same folder with other settings is refused
+  await assert.rejects(
+    trainLoop({ params: c.params, config: { ...config, lr: 0.5 }, epochBatches: b.epochBatches, stepsPerEpoch: 6, step: b.stepFor(c.params), stateDir: dir, progress: quiet }),
+    /cannot resume .* lr was 0.05, now 0.5/,
+  );
+  [a.p, b.p, c.params].forEach(disposeParams);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('a diverging loss stops training with a clear error', async () => {
+  await initBackend({ log: false });
+  const t = toyProblem(2);
+  await assert.rejects(
+    trainLoop({ params: t.p, config: { ...TRAINER_DEFAULTS, epochs: 1 }, epochBatches: t.epochBatches, stepsPerEpoch: 6, step: () => ({ loss: tf.scalar(NaN), grads: new Map() }), progress: { mode: 'silent' } }),
+    /loss became NaN at step 0: lower the learning rate/,
+  );
+  disposeParams(t.p);
+});
+
+test('pre-training then fine-tuning run end to end on a small slice, with records and no leaks', async () => {
+  await initBackend({ log: false });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-pt-'));
+  const runs = path.join(dir, 'runs.jsonl');
+  process.env.ADVLM_RUNS_FILE = runs;
+  const before = tf.memory().numTensors;
+  const model = { ...CONFIGS.tiny, hiddenSize: 32, numHeads: 2, intermediateSize: 64, maxPositions: 64 };
+  const pt = await pretrain(path.join(dir, 'pt'), { ...PRETRAIN_DEFAULTS, model, maxLength: 32, batchSize: 8, limitLines: 12, devFraction: 0.1, trainer: { ...PRETRAIN_DEFAULTS.trainer, epochs: 2, saveEvery: 5 } });
+  assert.ok(pt.train.losses[pt.train.losses.length - 1] < pt.train.losses[0], 'MLM loss decreased');
+  assert.ok(fs.existsSync(path.join(dir, 'pt', 'model.safetensors')));
+  assert.ok(!fs.existsSync(path.join(dir, 'pt', 'resume')), 'a finished run removes its resume state');
+  disposeParams(pt.params);
+  const ft = await finetune({ ...FINETUNE_DEFAULTS, task: 'SST-2', checkpoint: path.join(dir, 'pt'), maxLength: 32, limitTrain: 64, limitDev: 32, trainer: { ...FINETUNE_DEFAULTS.trainer, epochs: 1 } }, { outDir: path.join(dir, 'ft') });
+  assert.equal(ft.train.steps, 2);
+  assert.ok(ft.best.metrics.accuracy >= 0 && ft.best.metrics.accuracy <= 1);
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'ft', 'config.json'), 'utf8'));
+  assert.deepEqual(cfg.id2label, { 0: 'negative', 1: 'positive' });
+  disposeParams(ft.params);
+  assert.equal(tf.memory().numTensors, before);
+  const records = fs.readFileSync(runs, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(records.map((r) => r.command), ['pretrain', 'finetune']);
+  assert.equal(records[1].epochs.length, 1);
+  assert.equal(records[1].backend, 'wasm');
+  delete process.env.ADVLM_RUNS_FILE;
+  fs.rmSync(dir, { recursive: true });
+});
