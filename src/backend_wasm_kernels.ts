@@ -5,6 +5,9 @@
  * - UnsortedSegmentSum: the gradient of tf.gather (every embedding lookup) scatters the output
  *   gradient back into the table with it. out[s, ...] = sum over i with segmentIds[i] = s of x[i, ...].
  *
+ * - Sign: the wasm kernel returns 0 for |x| below about 1e-7 (cpu and tensorflow give -1/+1), which
+ *   silently stalls FGSM-style steps on small gradients. Replaced by an exact elementwise version.
+ *
  * And a speed fix for BatchMatMul. The wasm kernel runs fast (XNNPACK, about 20 GFLOP/s here) only
  * for a single product without transposition flags; with transposeA/B or a batch dimension it takes
  * a generic path about 10x slower (2 GFLOP/s measured on [614,128] x [30522,128]^T and on attention's
@@ -119,6 +122,20 @@ export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
   registerFastTransposedMatMul();
+  tf.unregisterKernel('Sign', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Sign',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const { x } = inputs as { x: tf.TensorInfo };
+      const b = backend as unknown as WasmBackendLike;
+      const values = b.readSync(x.dataId);
+      const out = b.makeOutput(x.shape, x.dtype);
+      const outVals = b.typedArrayFromHeap(out);
+      for (let i = 0; i < values.length; i++) outVals[i] = values[i] > 0 ? 1 : values[i] < 0 ? -1 : values[i] === 0 ? 0 : NaN;
+      return out;
+    },
+  });
   tf.registerKernel({
     kernelName: 'UnsortedSegmentSum',
     backendName: 'wasm',

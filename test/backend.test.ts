@@ -147,3 +147,12 @@ test('wasm matMul with transposes, batches and broadcasting matches the cpu back
   }
   await initBackend({ log: false });
 });
+
+test('wasm sign is exact for tiny magnitudes (as on cpu)', async () => {
+  await initBackend({ backend: 'wasm', log: false });
+  const before = tf.memory().numTensors;
+  const s = tf.tidy(() => Array.from(tf.sign(tf.tensor1d([1e-9, -1e-9, 1e-30, -3e-8, 0, 2, -5])).dataSync()));
+  assert.deepEqual(s, [1, -1, 1, -1, 0, 1, -1]);
+  assert.equal(tf.memory().numTensors, before);
+  await initBackend({ log: false });
+});

@@ -65,15 +65,6 @@ function normForBroadcast(x: tf.Tensor, norm: NormType): tf.Tensor {
 }
 
 /**
- * sign(x) in {-1, 0, 1}, exact for every non-zero float. Use it instead of tf.sign: the wasm
- * backend's Sign kernel (tfjs 4.22) returns 0 for |x| below about 1e-7, which silently turns
- * FGSM into "no step" wherever gradients are small (e.g. a batch-mean loss of a confident model).
- */
-export function exactSign<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => tf.sub(tf.cast(tf.greater(x, 0), 'float32'), tf.cast(tf.less(x, 0), 'float32')) as T); // same shape as x
-}
-
-/**
  * N(mean, std^2) samples reproducible from any integer seed. tf.randomNormal (tfjs 4.22) treats
  * seed 0 as "no seed" and falls back to Math.random, so seeds are shifted by 0.5 before use.
  */
@@ -154,7 +145,7 @@ export function normalizeGradient(
   const { mask, linfStep = 'max' } = options;
   return tf.tidy(() => {
     const gm = mask ? tf.mul(g, broadcastMask(mask, g)) : g; // [B, T, D]
-    if (norm === 'linf' && linfStep === 'sign') return exactSign(gm); // [B, T, D]
+    if (norm === 'linf' && linfStep === 'sign') return tf.sign(gm); // [B, T, D] (exact on wasm too: see backend_wasm_kernels.ts)
     return tf.div(gm, normForBroadcast(gm, norm)); // [B, T, D]
   });
 }

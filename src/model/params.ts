@@ -132,7 +132,7 @@ function buildParams(
 function hashSeed(seed: number, name: string): number {
   let h = (seed * 2654435761) >>> 0;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
-  return h % 2147483647;
+  return (h % 2147483646) + 1; // never 0: tf.truncatedNormal treats seed 0 as 'unseeded'
 }
 
 /** The initial value BERT uses for a tensor: N(0, initializerRange^2) for matrices and embeddings,
