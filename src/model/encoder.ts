@@ -44,7 +44,7 @@ export function embedTokens(p: BertParams, inputIds: tf.Tensor): tf.Tensor3D {
   return tf.tidy(() => tf.gather(p.embeddings.word, tf.cast(inputIds, 'int32'))) as tf.Tensor3D; // [B, T, D]
 }
 
-export interface EncodeOptions {
+export interface EncoderOptions {
   /** Segment ids [B, T] (0 = first sentence, 1 = second); zeros if absent. */
   tokenTypeIds?: tf.Tensor;
   /** 1 for real tokens, 0 for padding [B, T]; all ones if absent. */
@@ -122,7 +122,7 @@ export function transformerLayer(
 }
 
 /** Position + token-type embeddings added to the word embeddings, then LayerNorm and dropout. */
-export function embeddingOutput(p: BertParams, wordEmbeds: tf.Tensor, options: EncodeOptions = {}): tf.Tensor3D {
+export function embeddingOutput(p: BertParams, wordEmbeds: tf.Tensor, options: EncoderOptions = {}): tf.Tensor3D {
   const T = wordEmbeds.shape[1] as number;
   const c = p.config;
   if (T > c.maxPositions) {
@@ -138,7 +138,7 @@ export function embeddingOutput(p: BertParams, wordEmbeds: tf.Tensor, options: E
 }
 
 /** Runs the encoder from (possibly perturbed) word embeddings [B, T, D]. */
-export function encodeFromEmbeddings(p: BertParams, wordEmbeds: tf.Tensor, options: EncodeOptions = {}): EncoderOutput {
+export function encodeFromEmbeddings(p: BertParams, wordEmbeds: tf.Tensor, options: EncoderOptions = {}): EncoderOutput {
   return tidyOutput(() => encodeUntidied(p, wordEmbeds, options));
 }
 
@@ -147,7 +147,7 @@ function tidyOutput(f: () => EncoderOutput): EncoderOutput {
   return tf.tidy(() => f() as unknown as tf.TensorContainer) as unknown as EncoderOutput;
 }
 
-function encodeUntidied(p: BertParams, wordEmbeds: tf.Tensor, options: EncodeOptions): EncoderOutput {
+function encodeUntidied(p: BertParams, wordEmbeds: tf.Tensor, options: EncoderOptions): EncoderOutput {
   const bias = options.attentionMask ? attentionBias(options.attentionMask) : undefined; // [B, 1, 1, T]
   let x = embeddingOutput(p, wordEmbeds, options); // [B, T, D]
   const attentions: tf.Tensor4D[] = [];
@@ -165,6 +165,6 @@ function encodeUntidied(p: BertParams, wordEmbeds: tf.Tensor, options: EncodeOpt
 }
 
 /** embedTokens then encodeFromEmbeddings. */
-export function encode(p: BertParams, inputIds: tf.Tensor, options: EncodeOptions = {}): EncoderOutput {
+export function encode(p: BertParams, inputIds: tf.Tensor, options: EncoderOptions = {}): EncoderOutput {
   return tidyOutput(() => encodeUntidied(p, embedTokens(p, inputIds), options));
 }

@@ -1,0 +1,2 @@
+export * from './perturbation';
+export * from './fgsm';
