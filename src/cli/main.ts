@@ -8,7 +8,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { backendFromArgs, initBackend } from '../backend';
+import * as fs from 'fs';
+import * as path from 'path';
 import { environmentInfo, matMulGflops } from '../environment';
+import { fillMask } from '../fill_mask';
+import { loadTokenizer } from '../tokenizer';
+import { disposeParams, loadCheckpoint } from '../model/index';
+import { defaultCheckpoint } from '../train/finetune';
 import { PRETRAIN_OPTIONS, pretrainCommand } from './pretrain';
 import { FINETUNE_OPTIONS, finetuneCommand } from './finetune';
 import { PREDICT_OPTIONS, predictCommand } from './predict';
@@ -32,10 +38,28 @@ async function env(): Promise<void> {
   console.log(`tslab kernel (project-local): ${info.tslabKernel ? 'registered' : 'not registered yet (npm run lab registers it)'}`);
 }
 
+/** Sentences for the start-up demo: the pre-trained model fills in the [MASK]. */
+const DEMO_SENTENCES = ['the king and the [MASK] sat upon their thrones .', 'she opened the [MASK] and looked out at the sea .'];
+
 async function start(): Promise<void> {
   await env();
   const gflops = await matMulGflops(512, 10);
   console.log(`matMul 512x512 on ${tf.getBackend()}: ${gflops.toFixed(1)} GFLOP/s`);
+  const dir = defaultCheckpoint();
+  if (!fs.existsSync(path.join(dir, 'config.json'))) {
+    console.log(`no pre-trained model in ${dir}: create it with 'advlm pretrain --out ${dir}'`);
+    return;
+  }
+  const t0 = performance.now();
+  const { params } = loadCheckpoint(dir, { mlm: true });
+  const tok = loadTokenizer();
+  console.log(`\nthe project's pre-trained model (${dir}) fills in the blanks:`);
+  for (const s of DEMO_SENTENCES) {
+    const [pred] = await fillMask(params, tok, s);
+    console.log(`  ${s}\n    -> ${pred.candidates.map((c) => `${c.token} (${c.probability.toFixed(2)})`).join(', ')}`);
+  }
+  disposeParams(params);
+  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)}s)`);
 }
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
