@@ -121,7 +121,8 @@ let registered = false;
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
-  registerFastTransposedMatMul();
+  // ADVLM_WASM_STOCK_MATMUL=1 keeps tfjs's own BatchMatMul (for benchmarks: npm run bench).
+  if (process.env.ADVLM_WASM_STOCK_MATMUL !== '1') registerFastTransposedMatMul();
   tf.unregisterKernel('Sign', 'wasm');
   tf.registerKernel({
     kernelName: 'Sign',
