@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import {
   BertConfig, CONFIGS, DropoutMasks, classificationLogits, countParams, crossEntropy, disposeParams, embedTokens, encode,
-  encodeFromEmbeddings, initParams, mlmLogits, namedParams, taskLoss,
+  encodeFromEmbeddings, initParams, mlmLogits, namedParams, scaledDotProductAttention, taskLoss,
 } from '../src/model';
 
 const TINY: BertConfig = { ...CONFIGS.tiny, vocabSize: 50, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxPositions: 16 };
@@ -166,4 +166,27 @@ test('every public op leaks no tensors; re-creating a model does not collide on 
   tf.dispose([positions, targets, ...Object.values(x)]);
   disposeParams(p1);
   assert.equal(tf.memory().numTensors - start, 1);
+});
+
+test('scaled dot-product attention equals softmax(QK^T/sqrt(d_k))V computed by hand, masking padding keys', async () => {
+  await initBackend({ log: false });
+  const Q = [[1, 0], [0, 1], [1, 1], [0.5, -1]];
+  const K = [[1, 2], [0, 1], [-1, 0], [2, 2]];
+  const V = [[1, 0], [0, 1], [1, 1], [3, -2]];
+  const bias = [0, 0, 0, -1e9]; // the 4th token is padding
+  const expected = Q.map((q) => {
+    const s = K.map((k, j) => (q[0] * k[0] + q[1] * k[1]) / Math.sqrt(2) + bias[j]);
+    const m = Math.max(...s);
+    const e = s.map((x) => Math.exp(x - m));
+    const z = e.reduce((a, b) => a + b, 0);
+    return [0, 1].map((d) => e.reduce((acc, w, j) => acc + (w / z) * V[j][d], 0));
+  });
+  const before = tf.memory().numTensors;
+  const inputs = [tf.tensor2d(Q), tf.tensor2d(K), tf.tensor2d(V), tf.tensor1d(bias)];
+  const { output, probs } = scaledDotProductAttention(inputs[0], inputs[1], inputs[2], inputs[3]);
+  const got = output.arraySync() as number[][];
+  got.forEach((row, i) => row.forEach((v, d) => assert.ok(Math.abs(v - expected[i][d]) < 1e-5, `[${i},${d}] ${v} vs ${expected[i][d]}`)));
+  assert.ok((probs.arraySync() as unknown as number[][]).every((r) => r[3] === 0));
+  tf.dispose([output, probs, ...inputs]);
+  assert.equal(tf.memory().numTensors, before);
 });

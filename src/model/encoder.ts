@@ -73,6 +73,29 @@ export function attentionBias(attentionMask: tf.Tensor): tf.Tensor4D {
   return tf.reshape(tf.mul(tf.sub(1, m), MASK_VALUE), [B, 1, 1, T]) as tf.Tensor4D; // [B, 1, 1, T]
 }
 
+/**
+ * Scaled dot-product attention (Vaswani et al. 2017, eq. 1): softmax(Q K^T / sqrt(d_k) + M) V.
+ * q, k, v are [..., T, d_k]; `bias` (0 or MASK_VALUE) is added to the scores before the softmax;
+ * `dropProbs` applies attention dropout to the probabilities (identity by default).
+ * Returns the output [..., T, d_k] and the probabilities [..., T, T].
+ */
+export function scaledDotProductAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  bias?: tf.Tensor,
+  dropProbs: (probs: tf.Tensor) => tf.Tensor = (a) => a,
+): { output: tf.Tensor; probs: tf.Tensor4D } {
+  return tf.tidy(() => {
+    const dk = q.shape[q.shape.length - 1];
+    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dk)); // [..., T, T]
+    if (bias) scores = tf.add(scores, bias); // [..., T, T]
+    const probs = tf.softmax(scores) as tf.Tensor4D; // [..., T, T]
+    const output = tf.matMul(dropProbs(probs), v); // [..., T, d_k]
+    return { output, probs };
+  });
+}
+
 /** Splits [B, T, D] into heads: [B, H, T, D/H]. */
 function splitHeads(x: tf.Tensor, H: number): tf.Tensor4D {
   const [B, T, D] = x.shape;
@@ -90,15 +113,10 @@ export function selfAttention(
   site: string,
 ): { context: tf.Tensor3D; probs: tf.Tensor4D } {
   const [B, T, D] = x.shape;
-  const dk = D / numHeads;
   const q = splitHeads(linear(x, l.query), numHeads); // [B, H, T, dk]
   const k = splitHeads(linear(x, l.key), numHeads); // [B, H, T, dk]
   const v = splitHeads(linear(x, l.value), numHeads); // [B, H, T, dk]
-  let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dk)); // [B, H, T, T]
-  if (bias) scores = tf.add(scores, bias); // [B, H, T, T]
-  const probs = tf.softmax(scores) as tf.Tensor4D; // [B, H, T, T]
-  const dropped = dropout(probs, attentionDropout, `${site}.attention.probs`, ctx); // [B, H, T, T]
-  const heads = tf.matMul(dropped, v); // [B, H, T, dk]
+  const { output: heads, probs } = scaledDotProductAttention(q, k, v, bias, (a) => dropout(a, attentionDropout, `${site}.attention.probs`, ctx));
   const context = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [B, T, D]) as tf.Tensor3D; // [B, T, D]
   return { context, probs };
 }
