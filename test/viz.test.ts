@@ -22,6 +22,7 @@ import {
   median,
   methodComparisonFigure,
   quantile,
+  displayFigure,
   show,
   showTable,
   smoothEma,
@@ -283,7 +284,7 @@ test('show outside a notebook writes an interactive HTML file and prints its des
   const log = console.log;
   console.log = (...a: unknown[]) => void logs.push(a.join(' '));
   try {
-    const r = await show(lossLineFigure([0, 1], [1, 2], { title: 'A line' }));
+    const r = await displayFigure(lossLineFigure([0, 1], [1, 2], { title: 'A line' }));
     assert.equal(r.mode, 'console');
     assert.ok(r.file && r.file.startsWith(dir));
     const html = fs.readFileSync(r.file!, 'utf8');
@@ -318,7 +319,7 @@ test('show in a (simulated) tslab kernel sends ONE output with plotly JSON + tex
   const fake = fakeTslab();
   try {
     const fig = lossLineFigure([0, 1], [1, 2], { title: 'Bundle' });
-    const r = await show(fig, { png: false });
+    const r = await displayFigure(fig, { png: false });
     assert.equal(r.mode, 'bundle');
     assert.equal(fake.sent.length, 1);
     assert.deepEqual(Object.keys(fake.sent[0].data), ['application/vnd.plotly.v1+json', 'text/plain']);

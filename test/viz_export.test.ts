@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { closeRenderer, figureToPng, lossLineFigure, saveHtml, savePng, saveSvg, show, validateFigure } from '../src/viz';
+import { closeRenderer, displayFigure, figureToPng, lossLineFigure, saveHtml, savePng, saveSvg, validateFigure } from '../src/viz';
 import { exampleFigures } from '../src/viz/examples';
 
 after(async () => {
@@ -164,8 +164,8 @@ test('without chromium: show still sends the plotly JSON (one note), savePng thr
   try {
     await assert.rejects(savePng(lossLineFigure([0, 1], [1, 2]), path.join(tmp, 'x.png')), /ADVLM_CHROMIUM points at .*no-such-chromium, which does not exist/);
     assert.equal(fs.existsSync(path.join(tmp, 'x.png')), false);
-    const r1 = await show(lossLineFigure([0, 1], [1, 2]));
-    const r2 = await show(lossLineFigure([0, 1], [2, 1]));
+    const r1 = await displayFigure(lossLineFigure([0, 1], [1, 2]));
+    const r2 = await displayFigure(lossLineFigure([0, 1], [2, 1]));
     assert.deepEqual(Object.keys(sent[0].data), ['application/vnd.plotly.v1+json', 'text/plain']);
     assert.equal(sent.length, 2);
     assert.match(r1.pngError ?? '', /ADVLM_CHROMIUM/);

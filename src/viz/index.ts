@@ -15,7 +15,7 @@ export { accuracyVsEpsFigure, ACCURACY_VS_EPS_DEFAULTS, type AccuracyCurve, type
 export { methodComparisonFigure, METHOD_COMPARISON_DEFAULTS, type MethodComparisonOptions, type MethodResult } from './method_comparison';
 export { lossIncreaseHistogram, LOSS_INCREASE_DEFAULTS, type LossIncreaseOptions, type LossIncreaseSeries } from './loss_increase_histogram';
 export { adversarialImagesFigure, toImage, ADVERSARIAL_IMAGES_DEFAULTS, type AdversarialExample, type AdversarialImagesOptions, type Pixels } from './adversarial_images';
-export { show, figureBundle, SHOW_DEFAULTS, type ShowOptions, type ShowResult } from './show';
+export { show, displayFigure, figureBundle, SHOW_DEFAULTS, type ShowOptions, type ShowResult } from './show';
 export { figureToPng, figureToSvg, savePng, saveSvg, saveHtml, type ImageSize } from './export';
 export { figureHtml, type HtmlOptions } from './html';
 export { closeRenderer, chromiumPath, rendererAvailable, renderFigure, validateFigure, RENDERER_DEFAULTS, type FigureIssue, type RenderOptions } from './renderer';

@@ -82,8 +82,17 @@ function slug(fig: Figure): string {
   return (t || 'figure').slice(0, 40);
 }
 
-/** Displays a figure (see the file header). Await it in notebooks: `await show(fig)`. */
-export async function show(fig: Figure, options: Partial<ShowOptions> = {}): Promise<ShowResult> {
+/**
+ * Displays a figure (see the file header). Await it in notebooks: `await show(fig)`. Resolves to
+ * nothing, so that a notebook cell ending in it prints nothing more; `displayFigure` is the same
+ * and says what it sent.
+ */
+export async function show(fig: Figure, options: Partial<ShowOptions> = {}): Promise<void> {
+  await displayFigure(fig, options);
+}
+
+/** `show`, resolving to what was sent (MIME types, file, why there is no PNG). */
+export async function displayFigure(fig: Figure, options: Partial<ShowOptions> = {}): Promise<ShowResult> {
   checkFigure(fig);
   const o = { ...SHOW_DEFAULTS, ...options };
   if (inTslab()) {

@@ -268,11 +268,11 @@ export function summaryFrame(input: TableInput, options: Partial<TableOptions> =
 
 /**
  * Displays the table: in tslab one output with text/html and text/plain; elsewhere prints the
- * plain-text table. Returns the summary.
+ * plain-text table. Returns nothing (a notebook cell ending in it prints nothing more); the
+ * numbers are in `summarizeResults`.
  */
-export function showTable(input: TableInput, options: Partial<TableOptions> = {}): ResultsSummary {
+export function showTable(input: TableInput, options: Partial<TableOptions> = {}): void {
   const s = summaryOf(input, options);
   if (inTslab()) displayTarget().send({ 'text/html': tableHtml(s), 'text/plain': tableText(s) });
   else console.log(tableText(s));
-  return s;
 }
