@@ -340,6 +340,30 @@ test('show in a (simulated) tslab kernel sends ONE output with plotly JSON + tex
   }
 });
 
+test('if tslab ever stops exposing its display writer, show falls back to one MIME type per output', async () => {
+  (globalThis as { __tslab__?: unknown }).__tslab__ = {};
+  const tslabFile = require.resolve('tslab');
+  const sent: [string, string][] = [];
+  (require.cache as Record<string, unknown>)[tslabFile] = { id: tslabFile, filename: tslabFile, loaded: true, exports: { display: { raw: (mime: string, v: string) => void sent.push([mime, v]) } } };
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => void warnings.push(a.join(' '));
+  try {
+    const r = await displayFigure(lossLineFigure([0, 1], [1, 2]), { png: false, html: 'inline' });
+    assert.equal(r.mode, 'single');
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0][0], 'text/html', 'the richest representation without a PNG');
+    showTable([{ method: 'a', task: 't', value: 1 }]);
+    assert.equal(sent[1][0], 'text/html');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /display writer was not found/);
+  } finally {
+    console.warn = warn;
+    delete (require.cache as Record<string, unknown>)[tslabFile];
+    delete (globalThis as { __tslab__?: unknown }).__tslab__;
+  }
+});
+
 test('figureBundle puts the PNG in base64', () => {
   const png = Buffer.from([137, 80, 78, 71]);
   const b = figureBundle(lossLineFigure([0, 1], [1, 2]), { png });

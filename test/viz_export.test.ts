@@ -9,7 +9,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { closeRenderer, displayFigure, figureToPng, lossLineFigure, saveHtml, savePng, saveSvg, validateFigure } from '../src/viz';
+import { pathToFileURL } from 'url';
+import { chromiumPath, closeRenderer, displayFigure, figureHtml, figureToPng, lossLineFigure, saveHtml, savePng, saveSvg, validateFigure } from '../src/viz';
 import { exampleFigures } from '../src/viz/examples';
 
 after(async () => {
@@ -148,6 +149,34 @@ test('HTML export inlines plotly.js (works offline) and carries the figure JSON'
   assert.ok(html.includes('"type":"scatter"') && html.includes('"y":[1,2]') && html.includes('L(x + α d)'), 'figure JSON present');
   assert.ok(html.includes('Offline \\u003c/script\\u003e page'), 'title escaped inside the script');
   assert.equal(html.match(/<\/script>/g)?.length, 2, 'only the two real script elements close');
+});
+
+test('the HTML draws the plot in a browser with the network cut off; notebook fragments share one plotly.js', async () => {
+  const { chromium } = require('playwright-core') as typeof import('playwright-core');
+  const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--headless', '--disable-gpu'], handleSIGINT: false });
+  try {
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith('file:')) return route.continue();
+      requests.push(url);
+      return route.abort();
+    });
+    const file = await saveHtml(lossLineFigure([0, 1, 2], [1, 0, 1], { title: 'Drawn offline' }), path.join(tmp, 'offline.html'));
+    await page.goto(pathToFileURL(file).href);
+    await page.waitForSelector('.advlm-plot .main-svg', { timeout: 30_000 });
+    assert.match((await page.textContent('.advlm-plot .gtitle')) ?? '', /Drawn offline/);
+    assert.deepEqual(requests, [], 'nothing fetched from the network');
+    // Two notebook outputs: the first carries plotly.js, the second only its figure.
+    const first = figureHtml(lossLineFigure([0, 1], [1, 2]), { plotly: 'inline', fullPage: false, divId: 'one' });
+    const second = figureHtml(lossLineFigure([0, 1], [2, 1]), { plotly: 'none', fullPage: false, divId: 'two' });
+    await page.setContent(`<!doctype html><html><body>${first}${second}</body></html>`);
+    await page.waitForSelector('#one .main-svg', { timeout: 30_000 });
+    await page.waitForSelector('#two .main-svg', { timeout: 30_000 });
+  } finally {
+    await browser.close();
+  }
 });
 
 test('without chromium: show still sends the plotly JSON (one note), savePng throws a clear error', async () => {
