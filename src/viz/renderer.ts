@@ -162,6 +162,11 @@ async function start(): Promise<Session> {
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
+  // Exiting without closing (process.exit, a kernel shutting down): playwright kills chromium;
+  // remove our page folder.
+  process.on('exit', () => {
+    if (live) fs.rmSync(live.dir, { recursive: true, force: true });
+  });
   // The event loop ran empty: close the browser (kept alive by a timer until it is closed).
   process.on('beforeExit', () => {
     if (!session) return;
