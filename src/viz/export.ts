@@ -5,7 +5,7 @@
 import { checkFigure, type Figure } from './figure';
 import { figureHtml, type HtmlOptions } from './html';
 import { renderFigure } from './renderer';
-import { writeFileAtomic } from './write_atomic';
+import { writeFileAtomic } from '../util/atomic';
 
 export interface ImageSize {
   /** CSS pixels; default the layout's width/height, then 700 x 450. */

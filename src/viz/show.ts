@@ -20,7 +20,7 @@ import { checkFigure, describeFigure, figureSize, titleText, type Figure } from 
 import { figureHtml } from './html';
 import { renderFigure } from './renderer';
 import { displayTarget, inTslab, type MimeBundle } from './tslab_display';
-import { writeFileAtomic } from './write_atomic';
+import { writeFileAtomic } from '../util/atomic';
 
 export interface ShowOptions {
   /** CSS pixels of the PNG; default the layout's, then 700 x 450. */
