@@ -12,3 +12,5 @@ export * from './model/index';
 export * from './train/index';
 export * from './adversarial/index';
 export * from './analysis/index';
+export * from './viz/index';
+export { fillMask, type MaskPrediction } from './fill_mask';
