@@ -1,2 +1,3 @@
 export * from './perturbation';
 export * from './fgsm';
+export * from './embedding_fgsm';
