@@ -256,6 +256,11 @@ export class BertTokenizer {
     return this.vocab[id];
   }
 
+  /** Every token, indexed by id (a read-only view: for nearest-word tables and plots). */
+  vocabulary(): readonly string[] {
+    return this.vocab;
+  }
+
   /** Ids that `maskTokens` may put at a position as a random replacement: not special, not '[unusedN]'. */
   randomTokenIds(): number[] {
     if (!this.randomIds) {

@@ -206,3 +206,11 @@ test('word pieces equal those of an independent Python BERT tokenizer on 250 tex
   assert.ok(cases.length > 200);
   for (const c of cases) assert.deepEqual(tok.tokenize(c.text), c.tokens, JSON.stringify(c.text));
 });
+
+test('vocabulary() lists every token by id', () => {
+  const tok = loadTokenizer();
+  const v = tok.vocabulary();
+  assert.equal(v.length, tok.vocabSize);
+  assert.equal(v[tok.maskId], '[MASK]');
+  assert.equal(v[tok.tokenToId('the')!], 'the');
+});
