@@ -22,6 +22,13 @@
  * that names a folder holding index.ts (and no file of that name) to `<folder>/index` where
  * tslab resolves it (its path-join helper, tslab/dist/tspath.js).
  *
+ * And a third: tslab sends every Jupyter message with zeromq's `socket.send()` without waiting for
+ * the previous send to finish. zeromq 6 defers a write after a burst of immediate ones (so as not
+ * to starve the event loop) and throws "Socket is busy writing" at any send made while one is
+ * deferred; the exception escapes and the kernel dies. A long cell that prints often (a training
+ * loop's progress bar) hits this within minutes. The launcher chains the sends of each socket, so
+ * they go out one after another, in order.
+ *
  * The project-local kernelspec written by `npm run lab` (scripts/lab.js) runs this file. Plain
  * JavaScript on purpose: no TypeScript loader may be active inside the kernel, tslab compiles
  * TypeScript itself.
@@ -81,8 +88,36 @@ function resolveFolderImports() {
   };
 }
 
+/** One send at a time per zeromq socket, in call order (see the third gap above). */
+function serializeZmqSends() {
+  let zmq;
+  try {
+    zmq = require(require.resolve('zeromq', { paths: [path.dirname(tslabMain)] }));
+  } catch {
+    return; // tslab will report the missing module itself
+  }
+  const proto = zmq.Publisher && Object.getPrototypeOf(zmq.Publisher.prototype);
+  const desc = proto && Object.getOwnPropertyDescriptor(proto, 'send');
+  if (!desc || typeof desc.value !== 'function' || !desc.configurable) return; // another zeromq: leave it alone
+  const send = desc.value;
+  const tails = new WeakMap(); // socket -> promise of its last queued send
+  Object.defineProperty(proto, 'send', {
+    ...desc,
+    value: function serialSend(...args) {
+      const previous = tails.get(this) ?? Promise.resolve();
+      const sent = previous.then(() => send.apply(this, args));
+      const tail = sent.catch((e) => {
+        console.error(`advlm kernel: a Jupyter message could not be sent: ${e && e.message ? e.message : e}`);
+      });
+      tails.set(this, tail);
+      return tail;
+    },
+  });
+}
+
 process.chdir(root);
 resolveFolderImports();
+serializeZmqSends();
 // tslab's command line reads process.argv: [node, tslab, 'kernel', '--config-path', file, ...].
 process.argv = [process.argv[0], path.join(root, 'node_modules', 'tslab', 'bin', 'tslab'), ...process.argv.slice(2)];
 require(tslabMain).main();
