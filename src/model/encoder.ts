@@ -85,12 +85,12 @@ export function scaledDotProductAttention(
   v: tf.Tensor,
   bias?: tf.Tensor,
   dropProbs: (probs: tf.Tensor) => tf.Tensor = (a) => a,
-): { output: tf.Tensor; probs: tf.Tensor4D } {
+): { output: tf.Tensor; probs: tf.Tensor } {
   return tf.tidy(() => {
     const dk = q.shape[q.shape.length - 1];
     let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dk)); // [..., T, T]
     if (bias) scores = tf.add(scores, bias); // [..., T, T]
-    const probs = tf.softmax(scores) as tf.Tensor4D; // [..., T, T]
+    const probs = tf.softmax(scores); // [..., T, T]
     const output = tf.matMul(dropProbs(probs), v); // [..., T, d_k]
     return { output, probs };
   });
@@ -116,9 +116,9 @@ export function selfAttention(
   const q = splitHeads(linear(x, l.query), numHeads); // [B, H, T, dk]
   const k = splitHeads(linear(x, l.key), numHeads); // [B, H, T, dk]
   const v = splitHeads(linear(x, l.value), numHeads); // [B, H, T, dk]
-  const { output: heads, probs } = scaledDotProductAttention(q, k, v, bias, (a) => dropout(a, attentionDropout, `${site}.attention.probs`, ctx));
+  const { output: heads, probs: p } = scaledDotProductAttention(q, k, v, bias, (a) => dropout(a, attentionDropout, `${site}.attention.probs`, ctx));
   const context = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [B, T, D]) as tf.Tensor3D; // [B, T, D]
-  return { context, probs };
+  return { context, probs: p as tf.Tensor4D };
 }
 
 /** One post-LayerNorm transformer layer. */

@@ -16,6 +16,7 @@ import { appendRunRecord, newRunRecord, RunRecord } from './run_record';
 import { taskStep } from './steps';
 import { LossAndGrads } from './grads';
 import { StepContext, TRAINER_DEFAULTS, TrainResult, TrainerConfig, trainLoop } from './trainer';
+import { ProgressOptions } from './progress';
 
 /** The project's own pre-trained model (see data/checkpoints/README.md). */
 export function defaultCheckpoint(): string {
@@ -69,6 +70,8 @@ export interface FinetuneOptions {
   tokenizer?: BertTokenizer;
   /** Record the run in runs/runs.jsonl (default true). */
   record?: boolean;
+  /** Progress display (mode 'silent' to hide it) and its label (default: method and task). */
+  progress?: ProgressOptions & { label?: string };
 }
 
 export async function finetune(config: FinetuneConfig, options: FinetuneOptions = {}): Promise<FinetuneResult> {
@@ -116,7 +119,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions 
       },
       stateDir,
       stopFlag: options.stopFlag,
-      progress: { label: `${method} ${task.name}` },
+      progress: { label: `${method} ${task.name}${c.init === 'random' ? ' (random init)' : ''}`, ...options.progress },
       onEpoch: (r) => console.log(`epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}; dev ${Object.entries(r.dev ?? {}).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (${r.seconds.toFixed(0)}s)`),
     });
   } catch (e) {
