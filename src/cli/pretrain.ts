@@ -17,6 +17,7 @@ export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
   'save-every': { kind: 'number', help: 'save the resumable state every N steps (default 100)' },
   corpus: { kind: 'string', help: 'folder of .txt files, one sentence per line (default data/pretrain)' },
   'limit-lines': { kind: 'number', help: 'read only the first N lines of each book (quick runs)' },
+  from: { kind: 'string', help: 'continue from this checkpoint\'s weights (new schedule), e.g. data/checkpoints/advlm-bert-tiny' },
 };
 
 export async function pretrainCommand(argv: string[]): Promise<void> {
@@ -29,6 +30,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     batchSize: (o['batch-size'] as number) ?? d.batchSize,
     corpusDir: o.corpus as string | undefined,
     limitLines: o['limit-lines'] as number | undefined,
+    from: o.from as string | undefined,
     trainer: {
       ...d.trainer,
       epochs: (o.epochs as number) ?? d.trainer.epochs,

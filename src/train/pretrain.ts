@@ -26,6 +26,8 @@ export interface PretrainConfig {
   tokenizer?: string;
   /** Read only this many lines per book (for tests). */
   limitLines?: number;
+  /** Continue from this checkpoint's weights (a new schedule and optimiser) instead of random ones. */
+  from?: string;
 }
 
 export const PRETRAIN_DEFAULTS: PretrainConfig = {
@@ -87,12 +89,20 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
   if (modelConfig.maxPositions < c.maxLength) throw new Error(`maxLength ${c.maxLength} exceeds the model's ${modelConfig.maxPositions} positions`);
   const stateDir = path.join(outDir, 'resume');
   const resuming = hasTrainerState(stateDir);
-  const params = resuming ? loadCheckpoint(stateDir, { mlm: true }).params : initParams(modelConfig, { mlm: true, seed: c.trainer.seed });
+  const params = resuming
+    ? loadCheckpoint(stateDir, { mlm: true }).params
+    : c.from
+      ? loadCheckpoint(c.from, { mlm: true, seed: c.trainer.seed }).params
+      : initParams(modelConfig, { mlm: true, seed: c.trainer.seed });
+  if (params.config.vocabSize !== tok.vocabSize) {
+    disposeParams(params);
+    throw new Error(`the checkpoint has ${params.config.vocabSize} tokens but the tokenizer ${tok.vocabSize}: use the tokenizer it was trained with`);
+  }
   const stepsPerEpoch = Math.ceil(train.length / c.batchSize);
   const record = newRunRecord('pretrain', 'mlm', c.trainer.seed, { ...c, model: modelConfig } as unknown as Record<string, unknown>);
   console.log(
     `pre-training ${countParams(params)} parameters on ${train.length} sequences (${tokens} tokens), ${stepsPerEpoch} steps per epoch` +
-      (resuming ? `, resuming from ${stateDir}` : ''),
+      (resuming ? `, resuming from ${stateDir}` : c.from ? `, continuing from ${c.from}` : ''),
   );
   let result: TrainResult;
   try {
