@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import { nearestWords } from '../src/analysis/nearest_words';
-import { seededRandom } from '../src/data/digits';
+import { seededRandom } from '../src/data/rng';
 
 const TABLE = [
   [0, 0], // 0 'pad'

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import { cosineSimilarityMatrix, pca, symmetricEigen } from '../src/analysis/pca';
-import { seededRandom } from '../src/data/digits';
+import { seededRandom } from '../src/data/rng';
 
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i], 0);

@@ -6,6 +6,7 @@
  * 64 pixel values (integers 0..16, row-major 8x8) followed by the label (0..9).
  * Pixels are scaled to [0, 1] (divided by 16), the valid range FGSM examples are clipped to.
  */
+import { seededRandom } from './rng';
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -82,18 +83,6 @@ export function loadDigits(file = path.join(projectRoot(), DIGITS.file)): Digits
   return parseDigitsCsv(text, file);
 }
 
-/** A small seeded pseudo-random generator (mulberry32): uniform numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** 0..n-1 in a seeded random order (Fisher-Yates). */
 export function shuffledIndices(n: number, seed: number): number[] {
   const rand = seededRandom(seed);
@@ -136,3 +125,4 @@ export function digitsTensors(data: DigitsData): { x: tf.Tensor2D; y: tf.Tensor1
     y: tf.tensor1d(data.y, 'int32'), // [N]
   };
 }
+

@@ -30,6 +30,12 @@ export function createRng(seed: number): Rng {
   };
 }
 
+/** The generator as a plain function returning uniform numbers in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  const r = createRng(seed);
+  return () => r.next();
+}
+
 /** A shuffled copy (Fisher-Yates) of `items`. */
 export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
   const out = [...items];

@@ -2,6 +2,7 @@
  * One small figure of every kind, from made-up but plausible numbers (deterministic): a gallery
  * for trying the builders, and the fixtures of the viz tests.
  */
+import { seededRandom } from '../data/rng';
 import type { Figure } from './figure';
 import { trainingCurvesFigure } from './training_curves';
 import { attentionFigure } from './attention_map';
@@ -12,18 +13,6 @@ import { accuracyVsEpsFigure } from './accuracy_vs_eps';
 import { methodComparisonFigure } from './method_comparison';
 import { lossIncreaseHistogram } from './loss_increase_histogram';
 import { adversarialImagesFigure } from './adversarial_images';
-
-/** A small deterministic pseudo-random generator (mulberry32), values in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function softmaxRows(m: number[][]): number[][] {
   return m.map((r) => {
