@@ -38,13 +38,18 @@ test('AdamW matches torch.optim.AdamW (decoupled decay on weights, none on biase
 test('gradient clipping rescales to the global norm and leaves small gradients alone', async () => {
   await initBackend({ log: false });
   const g = new Map<string, tf.Tensor>([['a', tf.tensor1d([3, 0])], ['b', tf.tensor1d([0, 4])]]); // global norm 5
-  const c = clipGlobalNorm(g, 1);
-  assert.ok(Math.abs(c.norm - 5) < 1e-6);
-  const after = Math.hypot(...c.grads.get('a')!.dataSync(), ...c.grads.get('b')!.dataSync());
+  const small = new Map<string, tf.Tensor>([['a', tf.tensor1d([3, 0])]]);
+  const smallA = small.get('a');
+  const before = tf.memory().numTensors;
+  const norm = clipGlobalNorm(g, 1);
+  assert.ok(Math.abs(norm - 5) < 1e-6);
+  assert.equal(tf.memory().numTensors, before); // originals replaced, not kept beside the copies
+  const after = Math.hypot(...g.get('a')!.dataSync(), ...g.get('b')!.dataSync());
   assert.ok(Math.abs(after - 1) < 1e-5);
-  const same = clipGlobalNorm(g, 10);
-  assert.deepEqual(Array.from(same.grads.get('a')!.dataSync()), [3, 0]);
-  tf.dispose([...g.values(), ...c.grads.values(), ...same.grads.values()]);
+  assert.ok(Math.abs(clipGlobalNorm(small, 10) - 3) < 1e-6);
+  assert.equal(small.get('a'), smallA); // under the norm: untouched, no copy
+  assert.deepEqual(Array.from(small.get('a')!.dataSync()), [3, 0]);
+  tf.dispose([...g.values(), ...small.values()]);
 });
 
 test('the schedule warms up linearly, peaks, then decays linearly to zero', () => {
@@ -156,4 +161,12 @@ test('pre-training then fine-tuning run end to end on a small slice, with record
   assert.equal(records[1].backend, 'wasm');
   delete process.env.ADVLM_RUNS_FILE;
   fs.rmSync(dir, { recursive: true });
+});
+
+test('softmax of a logit row: sums to one, keeps the order, stable for large logits', async () => {
+  const { softmax } = await import('../src/train/evaluate');
+  const p = softmax([1000, 1001, 999]);
+  assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-12);
+  assert.ok(p[1] > p[0] && p[0] > p[2]);
+  assert.ok(Math.abs(p[1] / p[0] - Math.E) < 1e-9);
 });

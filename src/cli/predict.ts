@@ -3,8 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadTokenizer } from '../data';
 import { disposeParams, loadCheckpoint } from '../model';
-import { evaluate } from '../train/evaluate';
-import { getTask } from '../data';
+import { predictLogits, softmax } from '../train/evaluate';
 import { OptionSpec, parseArgs } from './args';
 
 export const PREDICT_OPTIONS: Record<string, OptionSpec> = {
@@ -23,20 +22,19 @@ export async function predictCommand(argv: string[]): Promise<void> {
     if (!params.classifier) throw new Error(`${dir} has no classification head: fine-tune it first (advlm finetune --task ...)`);
     const own = ['tokenizer.json', 'vocab.txt'].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
     const tok = loadTokenizer((options.tokenizer as string | undefined) ?? own);
-    const advlm = (hfConfig.advlm ?? {}) as { task?: string; maxLength?: number };
+    const advlm = (hfConfig.advlm ?? {}) as { maxLength?: number };
     const numLabels = params.classifier.weight.shape[0];
     const id2label = (hfConfig.id2label ?? {}) as Record<string, string>;
     const names = Array.from({ length: numLabels }, (_, i) => id2label[i] ?? `LABEL_${i}`);
-    const task = advlm.task ? getTask(advlm.task) : getTask(numLabels === 1 ? 'STS-B' : 'SST-2');
-    const example = { textA: positionals[0], textB: positionals[1], label: 0 };
-    const r = await evaluate(params, tok, [example], { ...task, numLabels, labelNames: names, kind: numLabels === 1 ? 'regression' : 'classification' }, { maxLength: advlm.maxLength ?? 128 });
+    const example = { textA: positionals[0], textB: positionals[1], label: 0 }; // label unused: prediction only
+    const [logits] = await predictLogits(params, tok, [example], { maxLength: advlm.maxLength ?? 128 });
     if (numLabels === 1) {
-      const out = { score: r.predictions[0] };
+      const out = { score: logits[0] };
       console.log(options.json ? JSON.stringify(out) : `score ${out.score.toFixed(4)}`);
       return;
     }
-    const probs = r.probabilities![0];
-    const label = names[r.predictions[0]];
+    const probs = softmax(logits);
+    const label = names[probs.indexOf(Math.max(...probs))];
     if (options.json) console.log(JSON.stringify({ label, probabilities: Object.fromEntries(names.map((n, i) => [n, probs[i]])) }));
     else console.log(`${label}\n${names.map((n, i) => `  ${n.padEnd(16)} ${probs[i].toFixed(4)}`).join('\n')}`);
   } finally {

@@ -50,16 +50,21 @@ export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
 
 /**
  * Rescales gradients so their global norm is at most maxNorm (no-op when maxNorm <= 0 or Infinity).
- * Returns new tensors (caller disposes) and the norm before clipping.
+ * The map is updated in place: a rescaled gradient replaces (and disposes) the original, and gradients
+ * under the norm are left as they are, so no copies are made on the usual path. Returns the norm before
+ * clipping.
  */
-export function clipGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
+export function clipGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): number {
   const norm = globalNorm([...grads.values()]);
   const n = norm.dataSync()[0];
   norm.dispose();
-  const scale = maxNorm > 0 && Number.isFinite(maxNorm) && n > maxNorm ? maxNorm / (n + 1e-6) : 1;
-  const out = new Map<string, tf.Tensor>();
-  for (const [k, g] of grads) out.set(k, scale === 1 ? g.clone() : tf.mul(g, scale));
-  return { grads: out, norm: n };
+  if (!(maxNorm > 0 && Number.isFinite(maxNorm) && n > maxNorm)) return n;
+  const scale = maxNorm / (n + 1e-6);
+  for (const [k, g] of grads) {
+    grads.set(k, tf.mul(g, scale));
+    g.dispose();
+  }
+  return n;
 }
 
 /** One AdamW update in place. `decay(name)` says whether weight decay applies to a parameter. */

@@ -37,6 +37,14 @@ export async function predictLogits(p: BertParams, tokenizer: BertTokenizer, exa
   return out;
 }
 
+/** Class probabilities of one row of logits (max-shifted for stability). */
+export function softmax(logits: readonly number[]): number[] {
+  const m = Math.max(...logits);
+  const e = logits.map((v) => Math.exp(v - m));
+  const z = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / z);
+}
+
 export async function evaluate(p: BertParams, tokenizer: BertTokenizer, examples: readonly Example[], task: TaskSpec, options: Partial<EvalOptions> = {}): Promise<EvalResult> {
   if (examples.length === 0) throw new Error(`no examples to evaluate for ${task.name}`);
   const logits = await predictLogits(p, tokenizer, examples, options);
@@ -46,12 +54,7 @@ export async function evaluate(p: BertParams, tokenizer: BertTokenizer, examples
     const predictions = logits.map((r) => r[0]);
     return { metrics: taskMetrics(task, predictions, gold), loss, predictions };
   }
-  const probabilities = logits.map((r) => {
-    const m = Math.max(...r);
-    const e = r.map((v) => Math.exp(v - m));
-    const z = e.reduce((a, b) => a + b, 0);
-    return e.map((v) => v / z);
-  });
+  const probabilities = logits.map(softmax);
   const predictions = logits.map((r) => r.indexOf(Math.max(...r)));
   return { metrics: taskMetrics(task, predictions, gold), loss, predictions, probabilities };
 }

@@ -50,11 +50,11 @@ export async function evaluateMlm(p: BertParams, batches: readonly MlmArrays[]):
   let correct = 0;
   let masked = 0;
   for (const b of batches) {
-    const out = mlmLoss(p, b);
+    const out = mlmLoss(p, b, undefined, true);
     lossSum += (await out.loss.data())[0] * out.count;
-    correct += (await out.correct.data())[0];
+    correct += (await out.correct!.data())[0];
     masked += out.count;
-    tf.dispose([out.loss, out.correct]);
+    tf.dispose([out.loss, out.correct!]);
   }
   return { loss: lossSum / masked, accuracy: correct / masked, masked };
 }

@@ -10,8 +10,12 @@ import { BertParams, classificationLogits, crossEntropy, encode, mlmLogits, mlmT
 import { LossAndGrads, lossAndGrads } from './grads';
 import { StepContext } from './trainer';
 
-/** MLM loss of a batch (inside a tidy or a gradient function). `dropoutSeed` undefined = evaluation mode. */
-export function mlmLoss(p: BertParams, batch: MlmArrays, dropoutSeed?: number): { loss: tf.Scalar; correct: tf.Scalar; count: number } {
+/**
+ * MLM loss of a batch (inside a tidy or a gradient function). `dropoutSeed` undefined = evaluation
+ * mode; `withAccuracy` also counts correct argmax predictions (an argMax over the vocabulary per
+ * target, so training steps skip it).
+ */
+export function mlmLoss(p: BertParams, batch: MlmArrays, dropoutSeed?: number, withAccuracy = false): { loss: tf.Scalar; correct?: tf.Scalar; count: number } {
   const { positions, targets } = mlmTargets(batch.labels.flat());
   if (positions.length === 0) throw new Error('an MLM batch has no masked positions');
   return tf.tidy(() => {
@@ -22,23 +26,16 @@ export function mlmLoss(p: BertParams, batch: MlmArrays, dropoutSeed?: number): 
     const hidden = encode(p, ids, { tokenTypeIds: types, attentionMask: mask, dropout: dropoutSeed === undefined ? undefined : { seed: dropoutSeed } }).hidden; // [B, T, D]
     const logits = mlmLogits(p, hidden, tf.tensor1d(positions, 'int32')); // [M, V]
     const y = tf.tensor1d(targets, 'int32'); // [M]
+    const loss = crossEntropy(logits, y);
+    if (!withAccuracy) return { loss, count: positions.length };
     const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32')) as tf.Scalar;
-    return { loss: crossEntropy(logits, y), correct, count: positions.length };
+    return { loss, correct, count: positions.length };
   });
 }
 
 export function mlmStep(p: BertParams): (batch: MlmArrays, ctx: StepContext) => LossAndGrads {
   const named = namedParams(p);
-  return (batch, ctx) => {
-    let correct: tf.Scalar | undefined;
-    const r = lossAndGrads(named, () => {
-      const out = mlmLoss(p, batch, ctx.seed);
-      correct = out.correct;
-      return out.loss;
-    });
-    correct?.dispose();
-    return r;
-  };
+  return (batch, ctx) => lossAndGrads(named, () => mlmLoss(p, batch, ctx.seed).loss);
 }
 
 /** Task loss of a labelled batch with dropout seeded by `dropoutSeed` (undefined = evaluation mode). */

@@ -167,10 +167,9 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
           disposeGrads(grads);
           throw new Error(`the loss became ${l} at step ${state.step}: lower the learning rate (${c.lr}) or check the inputs`);
         }
-        const clipped = clipGlobalNorm(grads, c.maxGradNorm);
+        clipGlobalNorm(grads, c.maxGradNorm);
+        adamWStep(opt, named, grads, lr, adamw, (n) => !isNoDecay(n));
         disposeGrads(grads);
-        adamWStep(opt, named, clipped.grads, lr, adamw, (n) => !isNoDecay(n));
-        disposeGrads(clipped.grads);
         state.step += 1;
         state.stepInEpoch = i;
         state.losses.push(l);

@@ -220,6 +220,11 @@ export async function renderFigure(fig: Figure, opts: Partial<RenderOptions> & {
     if (format === 'png') return Buffer.from(result.body, 'base64');
     return result.header.includes(';base64') ? Buffer.from(result.body, 'base64').toString('utf8') : decodeURIComponent(result.body);
   });
+  return awaitQueued(job, keep);
+}
+
+/** Makes `job` the tail of the render queue, waits for it, then releases the keep-alive timer. */
+async function awaitQueued<T>(job: Promise<T>, keep: ReturnType<typeof setInterval>): Promise<T> {
   queue = job.catch(() => undefined);
   try {
     return await job;
@@ -273,13 +278,7 @@ export async function validateFigure(fig: Figure): Promise<FigureIssue[]> {
       });
     }, json);
   });
-  queue = job.catch(() => undefined);
-  try {
-    return await job;
-  } finally {
-    clearInterval(keep);
-    scheduleIdleClose();
-  }
+  return awaitQueued(job, keep);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
