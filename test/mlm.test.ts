@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import {
-  countTokens, createRng, disposeBatch, IGNORE_INDEX, loadTokenizer, maskTokens, mlmBatch, mlmBatches, mlmToTensors, packSequences, packTokenized, readCorpus,
+  corpusTokenIds, countTokens, createRng, disposeBatch, IGNORE_INDEX, loadTokenizer, maskTokens, mlmBatch, mlmBatches, mlmToTensors, packSequences, packTokenized, readCorpus, withRandomTokens,
 } from '../src/data';
 
 const tok = loadTokenizer();
@@ -176,4 +176,23 @@ test('mlmToTensors: dtypes, values, no leaks', () => {
   assert.equal(tf.memory().numTensors, before);
   assert.throws(() => mlmToTensors({ ...b, labels: [[1]] }), /labels is not a 2 x 4 array/);
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('corpusTokenIds: the ordinary ids a corpus contains, ascending; withRandomTokens draws replacements only from them', () => {
+  const seqs = [[tok.clsId, 2009, 2003, tok.sepId], [tok.clsId, 2003, tok.unkId, 1037, tok.sepId, tok.padId]];
+  const ids = corpusTokenIds(seqs, tok.specialIds);
+  assert.deepEqual(ids, [1037, 2003, 2009]);
+  const v = withRandomTokens(tok, [...ids, tok.maskId]); // special ids are dropped from the pool
+  assert.deepEqual(v.randomTokenIds(), ids);
+  assert.equal(v.maskId, tok.maskId);
+  const { ids: rows, mask } = syntheticRows(64, 24, 5);
+  const out = maskTokens(rows, mask, v, 11, { selectProb: 0.5, maskProb: 0, randomProb: 1 });
+  let replaced = 0;
+  out.labels.forEach((lab, b) => lab.forEach((l, t) => {
+    if (l === IGNORE_INDEX) return;
+    replaced++;
+    assert.ok(ids.includes(out.inputIds[b][t]), `replacement ${out.inputIds[b][t]} comes from the pool`);
+  }));
+  assert.ok(replaced > 100);
+  assert.throws(() => withRandomTokens(tok, [tok.padId]), /no ordinary token ids/);
 });

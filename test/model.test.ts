@@ -190,3 +190,29 @@ test('scaled dot-product attention equals softmax(QK^T/sqrt(d_k))V computed by h
   tf.dispose([output, probs, ...inputs]);
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('MLM head over an output vocabulary: the chosen columns of the full logits; ids validated; no leaks', async () => {
+  await initBackend({ log: false });
+  const { outputVocabulary } = await import('../src/model');
+  const p = initParams(TINY, { mlm: true, seed: 3 });
+  const x = inputs();
+  const v = outputVocabulary([9, 4, 4, 30, 2], TINY.vocabSize);
+  assert.deepEqual(v.ids, [2, 4, 9, 30]);
+  assert.equal(v.index[9], 2);
+  assert.equal(v.index[5], -1);
+  assert.throws(() => outputVocabulary([1, 50], 50), /token id 50 is outside the vocabulary of 50 tokens/);
+  assert.throws(() => outputVocabulary([], 50), /at least one token id/);
+  const hidden = encode(p, x.ids, { attentionMask: x.mask }).hidden; // [2, 6, D]
+  const positions = tf.tensor1d([1, 8], 'int32'); // [2]
+  const ids = tf.tensor1d(v.ids, 'int32'); // [4]
+  const before = tf.memory().numTensors;
+  const full = mlmLogits(p, hidden, positions); // [2, 50]
+  const sub = mlmLogits(p, hidden, positions, ids); // [2, 4]
+  assert.equal(tf.memory().numTensors - before, 2);
+  assert.deepEqual(sub.shape, [2, 4]);
+  const f = (await full.array()) as number[][];
+  const s = (await sub.array()) as number[][];
+  for (let m = 0; m < 2; m++) v.ids.forEach((id, j) => assert.ok(Math.abs(s[m][j] - f[m][id]) < 1e-5));
+  tf.dispose([full, sub, hidden, positions, ids, ...Object.values(x)]);
+  disposeParams(p);
+});

@@ -12,6 +12,7 @@ import { trainLoop, TRAINER_DEFAULTS } from '../src/train/trainer';
 import { lossAndGrads } from '../src/train/grads';
 import { FINETUNE_DEFAULTS, finetune } from '../src/train/finetune';
 import { PRETRAIN_DEFAULTS, pretrain } from '../src/train/pretrain';
+import { loadTokenizer, packSequences, readCorpus } from '../src/data';
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'adamw.json'), 'utf8'));
 
@@ -145,6 +146,18 @@ test('pre-training then fine-tuning run end to end on a small slice, with record
   const model = { ...CONFIGS.tiny, hiddenSize: 32, numHeads: 2, intermediateSize: 64, maxPositions: 64 };
   const pt = await pretrain(path.join(dir, 'pt'), { ...PRETRAIN_DEFAULTS, model, maxLength: 32, batchSize: 8, limitLines: 12, devFraction: 0.1, trainer: { ...PRETRAIN_DEFAULTS.trainer, epochs: 2, saveEvery: 5 } });
   assert.ok(pt.train.losses[pt.train.losses.length - 1] < pt.train.losses[0], 'MLM loss decreased');
+  // with the default output vocabulary ('corpus'), rows of tokens the slice never contains keep
+  // their initial values (only AdamW's decoupled weight decay touches them); the others are trained
+  const init = initParams({ ...model, vocabSize: pt.params.config.vocabSize }, { mlm: true, seed: PRETRAIN_DEFAULTS.trainer.seed });
+  const seen = new Set(packSequences(loadTokenizer(), readCorpus({ limitLines: 12 }), { maxLength: 32 }).flat());
+  const E0 = (await init.embeddings.word.array()) as number[][];
+  const E1 = (await pt.params.embeddings.word.array()) as number[][];
+  const rowChange = (id: number) => Math.max(...E0[id].map((x, j) => Math.abs(x - E1[id][j]) - 1e-3 * Math.abs(x)));
+  const absent = E0.map((_, id) => id).filter((id) => id > 999 && !seen.has(id)).filter((_, i) => i % 97 === 0); // a spread of ~300 rows
+  assert.ok(absent.length > 100);
+  for (const id of absent) assert.ok(rowChange(id) <= 1e-7, `row ${id} (absent from the slice) unchanged`);
+  assert.ok([...seen].filter((id) => id > 999).some((id) => rowChange(id) > 1e-4), 'rows of corpus tokens are trained');
+  disposeParams(init);
   assert.ok(fs.existsSync(path.join(dir, 'pt', 'model.safetensors')));
   assert.ok(!fs.existsSync(path.join(dir, 'pt', 'resume')), 'a finished run removes its resume state');
   disposeParams(pt.params);
@@ -169,4 +182,48 @@ test('softmax of a logit row: sums to one, keeps the order, stable for large log
   assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-12);
   assert.ok(p[1] > p[0] && p[0] > p[2]);
   assert.ok(Math.abs(p[1] / p[0] - Math.E) < 1e-9);
+});
+
+test('MLM loss over an output vocabulary: cross-entropy over those tokens only, zero gradient for the rest', async () => {
+  await initBackend({ log: false });
+  const { mlmLoss } = await import('../src/train/steps');
+  const { mlmLogits, outputVocabulary, encode } = await import('../src/model');
+  const cfg = { ...CONFIGS.tiny, vocabSize: 40, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxPositions: 16 };
+  const p = initParams(cfg, { mlm: true, seed: 4 });
+  const v = outputVocabulary([5, 7, 11, 12, 20, 33], 40);
+  const batch = {
+    inputIds: [[2, 5, 4, 11, 3], [2, 20, 4, 4, 3]],
+    tokenTypeIds: [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]],
+    attentionMask: [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1]],
+    labels: [[-100, -100, 7, -100, -100], [-100, -100, 33, 12, -100]],
+    shape: [2, 5] as [number, number],
+  };
+  const before = tf.memory().numTensors;
+  const out = mlmLoss(p, batch, undefined, true, v);
+  assert.equal(tf.memory().numTensors - before, 2);
+  // by hand: log-softmax over the six output tokens of the full logits at positions 2, 7, 8
+  const expected = tf.tidy(() => {
+    const ids = tf.tensor2d(batch.inputIds, undefined, 'int32');
+    const full = mlmLogits(p, encode(p, ids).hidden, tf.tensor1d([2, 7, 8], 'int32')); // [3, 40]
+    const sub = tf.gather(full, tf.tensor1d(v.ids, 'int32'), 1); // [3, 6]
+    const logp = tf.logSoftmax(sub); // [3, 6]
+    const picked = tf.gather(tf.reshape(logp, [-1]), tf.tensor1d([0 * 6 + 1, 1 * 6 + 5, 2 * 6 + 3], 'int32')); // [3]
+    return -tf.mean(picked).arraySync();
+  });
+  assert.ok(Math.abs((await out.loss.data())[0] - (expected as number)) < 1e-5);
+  assert.equal(out.count, 3);
+  tf.dispose([out.loss, out.correct!]);
+  const { grads } = lossAndGrads(namedParams(p), () => mlmLoss(p, batch, 1, false, v).loss);
+  const gE = (await grads.get('bert.embeddings.word_embeddings.weight')!.array()) as number[][];
+  const gB = (await grads.get('cls.predictions.bias')!.array()) as number[];
+  const used = new Set([...v.ids, ...batch.inputIds.flat()]);
+  for (let id = 0; id < 40; id++) {
+    if (used.has(id)) continue;
+    assert.ok(gE[id].every((x) => x === 0), `no gradient reaches the row of token ${id}`);
+    assert.equal(gB[id], 0);
+  }
+  assert.ok(gE[33].some((x) => x !== 0) && gB[33] !== 0, 'output tokens get gradients');
+  tf.dispose([...grads.values()]);
+  assert.throws(() => mlmLoss(p, { ...batch, labels: [[-100, -100, 8, -100, -100], [-100, -100, -100, -100, -100]] }, undefined, false, v), /MLM target token 8 is not in the output vocabulary/);
+  disposeParams(p);
 });

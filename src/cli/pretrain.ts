@@ -18,6 +18,7 @@ export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
   corpus: { kind: 'string', help: 'folder of .txt files, one sentence per line (default data/pretrain)' },
   'limit-lines': { kind: 'number', help: 'read only the first N lines of each book (quick runs)' },
   from: { kind: 'string', help: 'continue from this checkpoint\'s weights (new schedule), e.g. data/checkpoints/advlm-bert-tiny' },
+  'output-vocabulary': { kind: 'string', help: 'corpus | full: MLM softmax over the corpus\'s tokens (default) or the whole vocabulary' },
 };
 
 export async function pretrainCommand(argv: string[]): Promise<void> {
@@ -31,6 +32,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     corpusDir: o.corpus as string | undefined,
     limitLines: o['limit-lines'] as number | undefined,
     from: o.from as string | undefined,
+    outputVocabulary: (o['output-vocabulary'] as PretrainConfig['outputVocabulary']) ?? d.outputVocabulary,
     trainer: {
       ...d.trainer,
       epochs: (o.epochs as number) ?? d.trainer.epochs,

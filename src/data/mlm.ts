@@ -45,6 +45,20 @@ export interface MaskVocab {
   randomTokenIds(): readonly number[];
 }
 
+/** The ordinary (not special) token ids that occur in `sequences`, ascending: what a corpus can teach. */
+export function corpusTokenIds(sequences: readonly (readonly number[])[], specialIds: ReadonlySet<number>): number[] {
+  const seen = new Set<number>();
+  for (const s of sequences) for (const id of s) if (!specialIds.has(id)) seen.add(id);
+  return [...seen].sort((a, b) => a - b);
+}
+
+/** `vocab` with random replacements drawn from `ids` only (e.g. the corpus's tokens). */
+export function withRandomTokens(vocab: MaskVocab, ids: readonly number[]): MaskVocab {
+  const pool = ids.filter((id) => !vocab.specialIds.has(id));
+  if (pool.length === 0) throw new Error('withRandomTokens: no ordinary token ids to draw random replacements from');
+  return { maskId: vocab.maskId, padId: vocab.padId, specialIds: vocab.specialIds, randomTokenIds: () => pool };
+}
+
 /** A padded MLM batch as arrays; `shape` is [B, T]. */
 export interface MlmArrays {
   inputIds: number[][];

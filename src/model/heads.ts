@@ -2,7 +2,8 @@
  * Task heads on top of the encoder's hidden states [B, T, D]:
  * - pooler: tanh(W h_[CLS] + b), the sentence representation BERT classifies from;
  * - classification / regression: a linear layer on the (dropped-out) pooled output;
- * - MLM: dense -> GELU -> LayerNorm, then logits against the tied word embeddings plus a bias.
+ * - MLM: dense -> GELU -> LayerNorm, then logits against the tied word embeddings plus a bias,
+ *   over the whole vocabulary or over an `OutputVocabulary` (a subset of it).
  */
 import * as tf from '@tensorflow/tfjs';
 import { DropoutContext, dropout } from './dropout';
@@ -29,10 +30,37 @@ export function classificationLogits(p: BertParams, hidden: tf.Tensor3D, ctx?: D
 }
 
 /**
+ * The tokens an MLM head scores when it is restricted to part of the vocabulary: `ids` ascending,
+ * and `index[id]` = the id's column in the restricted logits (-1 for a token outside it).
+ *
+ * Pre-training restricts the softmax to the tokens its corpus contains (see src/train/pretrain.ts):
+ * with the full softmax, every token the corpus never shows only ever receives "less likely"
+ * gradients through the tied embeddings, and all those rows drift to one shared direction, so that
+ * words such as "movie" or "director" start fine-tuning as near copies of each other.
+ */
+export interface OutputVocabulary {
+  ids: number[];
+  index: Int32Array;
+}
+
+/** The output vocabulary of the given token ids (any order, duplicates allowed) in a vocabulary of `vocabSize`. */
+export function outputVocabulary(ids: Iterable<number>, vocabSize: number): OutputVocabulary {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+  if (sorted.length === 0) throw new Error('an output vocabulary needs at least one token id');
+  const index = new Int32Array(vocabSize).fill(-1);
+  sorted.forEach((id, j) => {
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new Error(`token id ${id} is outside the vocabulary of ${vocabSize} tokens`);
+    index[id] = j;
+  });
+  return { ids: sorted, index };
+}
+
+/**
  * MLM logits at chosen positions. `hidden` is [B, T, D]; `positions` are flat indices b*T + t
  * (int32 [M]); without positions, every position is scored ([B*T, V]: expensive for a big vocab).
+ * With `outputIds` (int32 [S], the ids of an OutputVocabulary) only those tokens are scored: [M, S].
  */
-export function mlmLogits(p: BertParams, hidden: tf.Tensor3D, positions?: tf.Tensor1D): tf.Tensor2D {
+export function mlmLogits(p: BertParams, hidden: tf.Tensor3D, positions?: tf.Tensor1D, outputIds?: tf.Tensor1D): tf.Tensor2D {
   if (!p.mlm) throw new Error('this model has no MLM head: create or load it with mlm: true');
   const mlm = p.mlm;
   return tf.tidy(() => {
@@ -40,6 +68,8 @@ export function mlmLogits(p: BertParams, hidden: tf.Tensor3D, positions?: tf.Ten
     const flat = tf.reshape(hidden, [-1, D]); // [B*T, D]
     const h = positions ? tf.gather(flat, positions) : flat; // [M, D]
     const t = layerNorm(gelu(linear(h, mlm.transform)), mlm.layerNorm, p.config.layerNormEps); // [M, D]
-    return tf.add(tf.matMul(t, p.embeddings.word, false, true), mlm.bias) as tf.Tensor2D; // [M, V]
+    const E = outputIds ? tf.gather(p.embeddings.word, outputIds) : p.embeddings.word; // [S, D] (S = V without outputIds)
+    const bias = outputIds ? tf.gather(mlm.bias, outputIds) : mlm.bias; // [S]
+    return tf.add(tf.matMul(t, E, false, true), bias) as tf.Tensor2D; // [M, S]
   });
 }
