@@ -122,3 +122,21 @@ test('the task registry: names, labels, metrics, dev split', () => {
   assert.deepEqual(getTask('STS-B').metrics, ['pearson', 'spearman']);
   assert.equal(getTask('MNLI').numLabels, 3);
 });
+
+test('task text for task-adaptive pre-training: distinct training texts of both columns, never dev text', async () => {
+  const { taskTextDocuments } = await import('../src/data');
+  const [mrpc, sst2] = taskTextDocuments(['MRPC', 'SST-2']);
+  const train = loadTask('MRPC', 'train');
+  assert.equal(mrpc.name, 'MRPC/train');
+  assert.deepEqual(mrpc.sentences.slice(0, 2), [train[0].textA, train[0].textB]);
+  assert.equal(mrpc.sentences.length, new Set(train.flatMap((e) => [e.textA, e.textB!])).size);
+  assert.equal(new Set(mrpc.sentences).size, mrpc.sentences.length);
+  const sst2Train = new Set(loadTask('SST-2', 'train').map((e) => e.textA.trim()));
+  assert.equal(sst2.sentences.length, sst2Train.size);
+  const devOnly = loadTask('SST-2', 'dev').map((e) => e.textA.trim()).filter((t) => !sst2Train.has(t));
+  assert.ok(devOnly.length > 800, 'dev sentences are (almost all) not training phrases');
+  const inCorpus = new Set(sst2.sentences);
+  assert.ok(devOnly.every((t) => !inCorpus.has(t)), 'no dev text in the corpus');
+  assert.equal(taskTextDocuments(['SST-2'], { limitLines: 5 })[0].sentences.length, 5);
+  assert.throws(() => taskTextDocuments(['NOPE']), /NOPE/);
+});

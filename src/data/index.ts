@@ -32,6 +32,7 @@ export * from './glue';
 export * from './metrics';
 export * from './batch';
 export * from './corpus';
+export * from './task_text';
 export * from './mlm';
 export * from './rng';
 export { loadTokenizer, BertTokenizer } from '../tokenizer';

@@ -16,7 +16,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { BertTokenizer, MaskVocab, MlmArrays, corpusTokenIds, createRng, loadTokenizer, mlmBatch, mlmBatches, packSequences, readCorpus, shuffled, withRandomTokens } from '../data';
+import { BertTokenizer, MaskVocab, MlmArrays, corpusTokenIds, createRng, loadTokenizer, mlmBatch, mlmBatches, packSequences, readCorpus, shuffled, taskTextDocuments, withRandomTokens } from '../data';
 import { BertConfig, BertParams, OutputVocabulary, countParams, disposeParams, initParams, loadCheckpoint, namedConfig, outputVocabulary, saveCheckpoint } from '../model';
 import { appendRunRecord, newRunRecord } from './run_record';
 import { mlmLoss, mlmStep } from './steps';
@@ -30,8 +30,13 @@ export interface PretrainConfig {
   /** Fraction of packed sequences held out for the MLM dev measurement. */
   devFraction: number;
   trainer: TrainerConfig;
-  /** Corpus folder (default data/pretrain) and tokenizer (default BERT uncased). */
+  /** Corpus folder (default data/pretrain; 'none' for no books) and tokenizer (default BERT uncased). */
   corpusDir?: string;
+  /**
+   * GLUE tasks whose unlabelled training text is added to the corpus (task-adaptive pre-training,
+   * Gururangan et al. 2020), e.g. ['SST-2']. Dev and test text are never used.
+   */
+  taskText?: string[];
   tokenizer?: string;
   /** Read only this many lines per book (for tests). */
   limitLines?: number;
@@ -91,7 +96,11 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
   const c = { ...PRETRAIN_DEFAULTS, ...config };
   if (c.outputVocabulary !== 'corpus' && c.outputVocabulary !== 'full') throw new Error(`outputVocabulary must be 'corpus' or 'full', got '${c.outputVocabulary}'`);
   const tok: BertTokenizer = loadTokenizer(c.tokenizer);
-  const docs = readCorpus({ dir: c.corpusDir, limitLines: c.limitLines });
+  const docs = [
+    ...(c.corpusDir === 'none' ? [] : readCorpus({ dir: c.corpusDir, limitLines: c.limitLines })),
+    ...taskTextDocuments(c.taskText ?? [], { limitLines: c.limitLines }),
+  ];
+  if (docs.length === 0) throw new Error("nothing to pre-train on: give a corpus folder, or task text with corpusDir 'none'");
   const sequences = packSequences(tok, docs, { maxLength: c.maxLength });
   const order = shuffled(sequences, createRng(12345)); // fixed split, whatever the training seed
   const nDev = Math.max(1, Math.round(order.length * c.devFraction));
