@@ -11,7 +11,9 @@ import { linearWarmupDecay } from '../src/train/schedule';
 import { trainLoop, TRAINER_DEFAULTS } from '../src/train/trainer';
 import { lossAndGrads } from '../src/train/grads';
 import { FINETUNE_DEFAULTS, finetune } from '../src/train/finetune';
-import { PRETRAIN_DEFAULTS, pretrain } from '../src/train/pretrain';
+import { PRETRAIN_DEFAULTS, UNSEEN_TOKEN_BIAS, pretrain, unmarkTokens } from '../src/train/pretrain';
+import { outputVocabulary } from '../src/model';
+import { fillMask } from '../src/fill_mask';
 import { loadTokenizer, packSequences, readCorpus } from '../src/data';
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'adamw.json'), 'utf8'));
@@ -158,6 +160,20 @@ test('pre-training then fine-tuning run end to end on a small slice, with record
   for (const id of absent) assert.ok(rowChange(id) <= 1e-7, `row ${id} (absent from the slice) unchanged`);
   assert.ok([...seen].filter((id) => id > 999).some((id) => rowChange(id) > 1e-4), 'rows of corpus tokens are trained');
   disposeParams(init);
+  // the saved MLM bias marks the tokens the corpus lacks as never predicted; fill-mask keeps to the corpus
+  const saved = loadCheckpoint(path.join(dir, 'pt'), { mlm: true }).params;
+  const bias = (await saved.mlm!.bias.array()) as number[];
+  for (const id of absent) assert.equal(bias[id], UNSEEN_TOKEN_BIAS);
+  const specials = loadTokenizer().specialIds;
+  assert.ok([...seen].every((id) => specials.has(id) === (bias[id] === UNSEEN_TOKEN_BIAS)), 'only special tokens and absent ones are marked');
+  const [pred] = await fillMask(saved, loadTokenizer(), 'the [MASK] of the house .', 20);
+  assert.ok(pred.candidates.every((c) => seen.has(loadTokenizer().tokenToId(c.token)!)), 'fill-mask predicts only corpus tokens');
+  // continuing from it on text that has some of those tokens starts their bias at 0
+  const v = outputVocabulary([absent[0], absent[1], [...seen][5]], bias.length);
+  unmarkTokens(saved, v);
+  const after = (await saved.mlm!.bias.array()) as number[];
+  assert.deepEqual([after[absent[0]], after[absent[1]], after[absent[2]], after[[...seen][5]]], [0, 0, UNSEEN_TOKEN_BIAS, bias[[...seen][5]]]);
+  disposeParams(saved);
   assert.ok(fs.existsSync(path.join(dir, 'pt', 'model.safetensors')));
   assert.ok(!fs.existsSync(path.join(dir, 'pt', 'resume')), 'a finished run removes its resume state');
   disposeParams(pt.params);

@@ -49,6 +49,35 @@ export interface PretrainConfig {
   outputVocabulary: 'corpus' | 'full';
 }
 
+/**
+ * The MLM output bias that a checkpoint pre-trained with the corpus output vocabulary gives every token
+ * outside it: "never predicted" (e^-30 = 1e-13), since those tokens never received the training
+ * signal that would have made them unlikely. Any BERT implementation that loads the checkpoint then
+ * fills in masks sensibly. A later pre-training run whose corpus has such a token starts its bias at 0.
+ */
+export const UNSEEN_TOKEN_BIAS = -30;
+
+/** Sets the MLM output bias of every token outside `vocab` to UNSEEN_TOKEN_BIAS (in place). */
+export function markUnseenTokens(p: BertParams, vocab: OutputVocabulary): void {
+  if (!p.mlm) return;
+  const bias = p.mlm.bias;
+  tf.tidy(() => {
+    const inside = tf.tensor1d(Array.from(vocab.index, (j) => j >= 0), 'bool'); // [V]
+    bias.assign(tf.where(inside, bias, tf.fill(bias.shape, UNSEEN_TOKEN_BIAS)) as tf.Tensor1D);
+  });
+}
+
+/** Resets to 0 the MLM output bias of tokens in `vocab` that a previous run marked as never seen (in place). */
+export function unmarkTokens(p: BertParams, vocab: OutputVocabulary): void {
+  if (!p.mlm) return;
+  const bias = p.mlm.bias;
+  tf.tidy(() => {
+    const inside = tf.tensor1d(Array.from(vocab.index, (j) => j >= 0), 'bool'); // [V]
+    const marked = tf.logicalAnd(tf.lessEqual(bias, UNSEEN_TOKEN_BIAS), inside); // [V]
+    bias.assign(tf.where(marked, tf.zerosLike(bias), bias) as tf.Tensor1D);
+  });
+}
+
 export const PRETRAIN_DEFAULTS: PretrainConfig = {
   model: 'tiny',
   maxLength: 128,
@@ -126,6 +155,7 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
     disposeParams(params);
     throw new Error(`the checkpoint has ${params.config.vocabSize} tokens but the tokenizer ${tok.vocabSize}: use the tokenizer it was trained with`);
   }
+  if (vocab && c.from && !resuming) unmarkTokens(params, vocab);
   const stepsPerEpoch = Math.ceil(train.length / c.batchSize);
   const record = newRunRecord('pretrain', 'mlm', c.trainer.seed, { ...c, model: modelConfig } as unknown as Record<string, unknown>);
   console.log(
@@ -164,6 +194,7 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
     wallSeconds: result.seconds,
     backend: record.backend,
   };
+  if (vocab) markUnseenTokens(params, vocab);
   await saveCheckpoint(params, outDir, { advlm: { pretraining: { ...summary, config: { ...c, model: modelConfig } } } });
   record.epochs = result.epochs;
   record.wallSeconds = result.seconds;
