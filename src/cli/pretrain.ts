@@ -9,7 +9,7 @@ export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
   model: { kind: 'string', help: 'tiny | mini | small | base (default tiny)' },
   epochs: { kind: 'number', help: 'passes over the corpus' },
   'max-steps': { kind: 'number', help: 'stop after this many steps (0 = none)' },
-  'batch-size': { kind: 'number', help: 'sequences per step (default 32)' },
+  'batch-size': { kind: 'number', help: 'sequences per step (default 8)' },
   'max-length': { kind: 'number', help: 'tokens per packed sequence (default 128)' },
   lr: { kind: 'number', help: 'peak learning rate (default 1e-3)' },
   'warmup-ratio': { kind: 'number', help: 'fraction of steps warming up (default 0.06)' },
