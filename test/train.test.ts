@@ -174,6 +174,13 @@ test('pre-training then fine-tuning run end to end on a small slice, with record
   const after = (await saved.mlm!.bias.array()) as number[];
   assert.deepEqual([after[absent[0]], after[absent[1]], after[absent[2]], after[[...seen][5]]], [0, 0, UNSEEN_TOKEN_BIAS, bias[[...seen][5]]]);
   disposeParams(saved);
+  // continuing from it: a new schedule, and the saved record keeps the first run's as `previous`
+  const pt2 = await pretrain(path.join(dir, 'pt2'), { ...PRETRAIN_DEFAULTS, model, maxLength: 32, batchSize: 8, limitLines: 12, devFraction: 0.1, from: path.join(dir, 'pt'), trainer: { ...PRETRAIN_DEFAULTS.trainer, epochs: 1, maxSteps: 2, seed: 1 } });
+  assert.equal(pt2.train.steps, 2);
+  const rec = JSON.parse(fs.readFileSync(path.join(dir, 'pt2', 'config.json'), 'utf8')).advlm.pretraining;
+  assert.equal(rec.steps, 2);
+  assert.equal(rec.previous.steps, pt.train.steps);
+  disposeParams(pt2.params);
   assert.ok(fs.existsSync(path.join(dir, 'pt', 'model.safetensors')));
   assert.ok(!fs.existsSync(path.join(dir, 'pt', 'resume')), 'a finished run removes its resume state');
   disposeParams(pt.params);
@@ -185,9 +192,9 @@ test('pre-training then fine-tuning run end to end on a small slice, with record
   disposeParams(ft.params);
   assert.equal(tf.memory().numTensors, before);
   const records = fs.readFileSync(runs, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(records.map((r) => r.command), ['pretrain', 'finetune']);
-  assert.equal(records[1].epochs.length, 1);
-  assert.equal(records[1].backend, 'wasm');
+  assert.deepEqual(records.map((r) => r.command), ['pretrain', 'pretrain', 'finetune']);
+  assert.equal(records[2].epochs.length, 1);
+  assert.equal(records[2].backend, 'wasm');
   delete process.env.ADVLM_RUNS_FILE;
   fs.rmSync(dir, { recursive: true });
 });

@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { BertTokenizer, MaskVocab, MlmArrays, corpusTokenIds, createRng, loadTokenizer, mlmBatch, mlmBatches, packSequences, readCorpus, shuffled, taskTextDocuments, withRandomTokens } from '../data';
-import { BertConfig, BertParams, OutputVocabulary, countParams, disposeParams, initParams, loadCheckpoint, namedConfig, outputVocabulary, saveCheckpoint } from '../model';
+import { BertConfig, BertParams, OutputVocabulary, countParams, disposeParams, initParams, loadCheckpoint, namedConfig, outputVocabulary, readCheckpointConfig, saveCheckpoint } from '../model';
 import { appendRunRecord, newRunRecord } from './run_record';
 import { mlmLoss, mlmStep } from './steps';
 import { TRAINER_DEFAULTS, TrainResult, TrainerConfig, hasTrainerState, trainLoop } from './trainer';
@@ -198,7 +198,9 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
     backend: record.backend,
   };
   if (vocab) markUnseenTokens(params, vocab);
-  await saveCheckpoint(params, outDir, { advlm: { pretraining: { ...summary, config: { ...c, model: modelConfig } } } });
+  // a run continued from another checkpoint keeps that one's record too, so the whole recipe stays readable
+  const previous = c.from ? (readCheckpointConfig(c.from).hfConfig.advlm as { pretraining?: unknown } | undefined)?.pretraining : undefined;
+  await saveCheckpoint(params, outDir, { advlm: { pretraining: { ...summary, config: { ...c, model: modelConfig }, ...(previous ? { previous } : {}) } } });
   record.epochs = result.epochs;
   record.wallSeconds = result.seconds;
   record.result = { ...summary, outDir, stopped: result.stopped };
