@@ -250,3 +250,14 @@ test('MLM loss over an output vocabulary: cross-entropy over those tokens only, 
   assert.throws(() => mlmLoss(p, { ...batch, labels: [[-100, -100, 8, -100, -100], [-100, -100, -100, -100, -100]] }, undefined, false, v), /MLM target token 8 is not in the output vocabulary/);
   disposeParams(p);
 });
+
+test('the MLM dev batches are the same draw whatever the training batch size', async () => {
+  const { mlmDevBatches } = await import('../src/train/pretrain');
+  const { mlmBatch } = await import('../src/data');
+  const tok = loadTokenizer();
+  const dev = packSequences(tok, readCorpus({ limitLines: 40 }), { maxLength: 32 }).slice(0, 70);
+  const b = mlmDevBatches(dev, tok);
+  assert.deepEqual(b.map((x) => x.shape[0]), [32, 32, 6]);
+  assert.deepEqual(b[1], mlmBatch(dev.slice(32, 64), tok, 777 + 32));
+  assert.deepEqual(mlmDevBatches(dev, tok), b, 'deterministic');
+});
