@@ -261,3 +261,11 @@ test('the MLM dev batches are the same draw whatever the training batch size', a
   assert.deepEqual(b[1], mlmBatch(dev.slice(32, 64), tok, 777 + 32));
   assert.deepEqual(mlmDevBatches(dev, tok), b, 'deterministic');
 });
+
+test('progress: time left counts only the steps done since a resumed run started', async () => {
+  const { remainingSeconds } = await import('../src/train/progress');
+  assert.equal(remainingSeconds(10, 0, 100), undefined);
+  assert.equal(remainingSeconds(10, 10, 100), 90); // 1 s per step, 90 steps left
+  assert.equal(remainingSeconds(10, 1610, 1700, 1600), 90); // resumed at 1,600: 10 steps in 10 s
+  assert.equal(remainingSeconds(10, 1600, 1700, 1600), undefined);
+});

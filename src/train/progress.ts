@@ -22,9 +22,18 @@ function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function eta(start: number, done: number, total: number): string {
-  if (done <= 0) return '';
-  const secs = ((performance.now() - start) / 1000 / done) * (total - done);
+/**
+ * Seconds left, from the rate of the steps done since this display started: `initial` steps were
+ * done before (a resumed run), so they do not count towards the rate. Undefined before any step.
+ */
+export function remainingSeconds(elapsedSeconds: number, done: number, total: number, initial = 0): number | undefined {
+  if (done - initial <= 0) return undefined;
+  return (elapsedSeconds / (done - initial)) * (total - done);
+}
+
+function eta(start: number, done: number, total: number, initial = 0): string {
+  const secs = remainingSeconds((performance.now() - start) / 1000, done, total, initial);
+  if (secs === undefined) return '';
   const m = Math.floor(secs / 60);
   return ` eta ${m}m${String(Math.round(secs % 60)).padStart(2, '0')}s`;
 }
@@ -34,11 +43,14 @@ export interface ProgressOptions {
   logSeconds?: number;
   /** Force one mode. */
   mode?: 'notebook' | 'terminal' | 'log' | 'silent';
+  /** Steps already done when the display starts (a resumed run). */
+  initial?: number;
 }
 
 export function createProgress(label: string, total: number, options: ProgressOptions = {}): Progress {
   const mode = options.mode ?? (inNotebook() ? 'notebook' : process.stdout.isTTY ? 'terminal' : 'log');
   const start = performance.now();
+  const initial = options.initial ?? 0;
   if (mode === 'silent') return { update() {}, finish() {} };
   if (mode === 'notebook') {
     // tslab's newDisplay() gives an output area we can overwrite in place.
@@ -53,7 +65,7 @@ export function createProgress(label: string, total: number, options: ProgressOp
       display.html(
         `<div style="font-family:monospace">${escapeHtml(label)} ` +
           `<progress value="${done}" max="${total}" style="width:40%"></progress> ` +
-          `${done}/${total} (${pct.toFixed(0)}%) ${escapeHtml(status)}${eta(start, done, total)}</div>`,
+          `${done}/${total} (${pct.toFixed(0)}%) ${escapeHtml(status)}${eta(start, done, total, initial)}</div>`,
       );
     };
     return { update: (d, s = '') => render(d, s, false), finish: (s = '') => render(total, s, true) };
@@ -65,7 +77,7 @@ export function createProgress(label: string, total: number, options: ProgressOp
       { format: `${label} [{bar}] {value}/{total} {percentage}% eta {eta_formatted} {status}`, hideCursor: true },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total, 0, { status: '' });
+    bar.start(total, initial, { status: '' });
     return {
       update: (d, s = '') => bar.update(d, { status: s }),
       finish: (s = '') => {
@@ -81,7 +93,7 @@ export function createProgress(label: string, total: number, options: ProgressOp
       const now = performance.now();
       if (now - lastLog < every) return;
       lastLog = now;
-      console.log(`${label} ${done}/${total} ${status}${eta(start, done, total)}`);
+      console.log(`${label} ${done}/${total} ${status}${eta(start, done, total, initial)}`);
     },
     finish(status = '') {
       console.log(`${label} done in ${((performance.now() - start) / 1000).toFixed(0)}s ${status}`);

@@ -146,7 +146,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
     state = { ...saved, config: c };
   }
   const start = performance.now() - state.seconds * 1000;
-  const progress = createProgress(o.progress?.label ?? 'train', totalSteps, o.progress);
+  const progress = createProgress(o.progress?.label ?? 'train', totalSteps, { ...o.progress, initial: state.step });
   let stopped = false;
   let epochLoss = 0;
   let epochCount = 0;
