@@ -10,7 +10,7 @@
 import { execFileSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import { CONFIGS, crossEntropy, encode, initParams, mlmLogits, namedParams, disposeParams, classificationLogits, isNoDecay } from '../src/model/index';
+import { CONFIGS, crossEntropy, encode, initParams, mlmLogits, namedParams, disposeParams, classificationLogits, isNoDecay, outputVocabulary } from '../src/model/index';
 import { ADAMW_DEFAULTS, adamWStep, disposeAdamW, initAdamW } from '../src/train/adamw';
 import { disposeGrads, lossAndGrads } from '../src/train/grads';
 
@@ -79,8 +79,14 @@ async function stepFigures(): Promise<void> {
   const labels = tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 2), 'int32');
   console.log(`training steps, tiny BERT (${tf.getBackend()}):`);
   run('MLM pre-training B=32 T=128', 32, 128, (ids) => tf.tidy(() => crossEntropy(mlmLogits(p, encode(p, ids, { dropout: { seed: 1 } }).hidden, positions), targets)));
+  // pre-training's default softmax over the corpus's tokens (18,044 of 30,522 for data/pretrain; here a
+  // spread of that many ids), the same loss as mlmLoss(p, batch, seed, false, vocab)
+  const vocab = outputVocabulary(Array.from({ length: 18044 }, (_, i) => Math.floor((i * 30522) / 18044)), 30522);
+  const y = tf.tensor1d(Array.from(targets.dataSync(), (id) => vocab.index[id] >= 0 ? vocab.index[id] : 0), 'int32');
+  run('MLM, corpus softmax B=32 T=128', 32, 128, (ids) =>
+    tf.tidy(() => crossEntropy(mlmLogits(p, encode(p, ids, { dropout: { seed: 1 } }).hidden, positions, tf.tensor1d(vocab.ids, 'int32')), y)));
   run('fine-tuning B=32 T=32', 32, 32, (ids) => tf.tidy(() => crossEntropy(classificationLogits(p, encode(p, ids, { dropout: { seed: 1 } }).hidden), labels)));
-  tf.dispose([positions, targets, labels]);
+  tf.dispose([positions, targets, labels, y]);
   disposeAdamW(opt);
   disposeParams(p);
 }

@@ -6,10 +6,10 @@
  * 64 pixel values (integers 0..16, row-major 8x8) followed by the label (0..9).
  * Pixels are scaled to [0, 1] (divided by 16), the valid range FGSM examples are clipped to.
  */
-import { seededRandom } from './rng';
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as path from 'path';
+import { seededRandom } from './rng';
 import * as zlib from 'zlib';
 import { projectRoot } from '../environment';
 
@@ -125,4 +125,3 @@ export function digitsTensors(data: DigitsData): { x: tf.Tensor2D; y: tf.Tensor1
     y: tf.tensor1d(data.y, 'int32'), // [N]
   };
 }
-

@@ -11,17 +11,16 @@ import { LoadTaskOptions, loadTask } from './glue';
 /** One document per task, named '<task>/train', holding the task's distinct training texts. */
 export function taskTextDocuments(tasks: readonly string[], options: LoadTaskOptions & { limitLines?: number } = {}): CorpusDocument[] {
   return tasks.map((name) => {
+    const limit = options.limitLines ?? Infinity;
     const seen = new Set<string>();
-    const sentences: string[] = [];
     for (const e of loadTask(name, 'train', options)) {
       for (const text of [e.textA, e.textB]) {
         const s = text?.trim();
-        if (!s || seen.has(s)) continue;
-        if (sentences.length >= (options.limitLines ?? Infinity)) break;
-        seen.add(s);
-        sentences.push(s);
+        if (s && seen.size < limit) seen.add(s);
       }
+      if (seen.size >= limit) break;
     }
+    const sentences = [...seen]; // a Set keeps insertion order: file order
     if (sentences.length === 0) throw new Error(`${name}: its training split has no text to pre-train on`);
     return { name: `${name}/train`, sentences };
   });

@@ -116,9 +116,9 @@ export function selfAttention(
   const q = splitHeads(linear(x, l.query), numHeads); // [B, H, T, dk]
   const k = splitHeads(linear(x, l.key), numHeads); // [B, H, T, dk]
   const v = splitHeads(linear(x, l.value), numHeads); // [B, H, T, dk]
-  const { output: heads, probs: p } = scaledDotProductAttention(q, k, v, bias, (a) => dropout(a, attentionDropout, `${site}.attention.probs`, ctx));
+  const { output: heads, probs } = scaledDotProductAttention(q, k, v, bias, (a) => dropout(a, attentionDropout, `${site}.attention.probs`, ctx));
   const context = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [B, T, D]) as tf.Tensor3D; // [B, T, D]
-  return { context, probs: p as tf.Tensor4D };
+  return { context, probs: probs as tf.Tensor4D };
 }
 
 /** One post-LayerNorm transformer layer. */

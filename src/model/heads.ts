@@ -33,10 +33,7 @@ export function classificationLogits(p: BertParams, hidden: tf.Tensor3D, ctx?: D
  * The tokens an MLM head scores when it is restricted to part of the vocabulary: `ids` ascending,
  * and `index[id]` = the id's column in the restricted logits (-1 for a token outside it).
  *
- * Pre-training restricts the softmax to the tokens its corpus contains (see src/train/pretrain.ts):
- * with the full softmax, every token the corpus never shows only ever receives "less likely"
- * gradients through the tied embeddings, and all those rows drift to one shared direction, so that
- * words such as "movie" or "director" start fine-tuning as near copies of each other.
+ * Pre-training restricts the softmax to the tokens its corpus contains; why: src/train/pretrain.ts.
  */
 export interface OutputVocabulary {
   ids: number[];

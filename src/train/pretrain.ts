@@ -57,24 +57,25 @@ export interface PretrainConfig {
  */
 export const UNSEEN_TOKEN_BIAS = -30;
 
+/** [V] bool: true for the tokens of `vocab`. */
+function inVocabulary(vocab: OutputVocabulary): tf.Tensor1D {
+  return tf.tensor1d(Array.from(vocab.index, (j) => j >= 0), 'bool');
+}
+
 /** Sets the MLM output bias of every token outside `vocab` to UNSEEN_TOKEN_BIAS (in place). */
 export function markUnseenTokens(p: BertParams, vocab: OutputVocabulary): void {
-  if (!p.mlm) return;
-  const bias = p.mlm.bias;
-  tf.tidy(() => {
-    const inside = tf.tensor1d(Array.from(vocab.index, (j) => j >= 0), 'bool'); // [V]
-    bias.assign(tf.where(inside, bias, tf.fill(bias.shape, UNSEEN_TOKEN_BIAS)) as tf.Tensor1D);
-  });
+  const bias = p.mlm?.bias;
+  if (!bias) return;
+  tf.tidy(() => bias.assign(tf.where(inVocabulary(vocab), bias, tf.fill(bias.shape, UNSEEN_TOKEN_BIAS)) as tf.Tensor1D)); // [V]
 }
 
 /** Resets to 0 the MLM output bias of tokens in `vocab` that a previous run marked as never seen (in place). */
 export function unmarkTokens(p: BertParams, vocab: OutputVocabulary): void {
-  if (!p.mlm) return;
-  const bias = p.mlm.bias;
+  const bias = p.mlm?.bias;
+  if (!bias) return;
   tf.tidy(() => {
-    const inside = tf.tensor1d(Array.from(vocab.index, (j) => j >= 0), 'bool'); // [V]
-    const marked = tf.logicalAnd(tf.lessEqual(bias, UNSEEN_TOKEN_BIAS), inside); // [V]
-    bias.assign(tf.where(marked, tf.zerosLike(bias), bias) as tf.Tensor1D);
+    const marked = tf.logicalAnd(tf.lessEqual(bias, UNSEEN_TOKEN_BIAS), inVocabulary(vocab)); // [V]
+    bias.assign(tf.where(marked, tf.zerosLike(bias), bias) as tf.Tensor1D); // [V]
   });
 }
 
