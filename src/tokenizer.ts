@@ -25,6 +25,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { projectRoot } from './environment';
+import { writeFileAtomic } from './util/atomic';
 
 /** Options of `encode` / `encodeBatch`. */
 export interface EncodeOptions {
@@ -356,18 +357,44 @@ export interface LoadTokenizerOptions {
   specialTokens?: Partial<SpecialTokenNames>;
 }
 
+/** The tokenizer file a folder holds (tokenizer.json, else vocab.txt), or undefined. */
+export function tokenizerFileIn(dir: string): string | undefined {
+  return ['tokenizer.json', 'vocab.txt'].map((n) => path.join(dir, n)).find((f) => fs.existsSync(f));
+}
+
+/** `source` itself if it is a file; the tokenizer file inside it if it is a folder. */
+export function tokenizerFile(source: string): string {
+  if (!fs.existsSync(source)) throw new Error(`tokenizer file not found: ${source} (give a tokenizer.json, a vocab.txt, or a folder with one of them)`);
+  if (!fs.statSync(source).isDirectory()) return source;
+  const found = tokenizerFileIn(source);
+  if (!found) throw new Error(`no tokenizer.json or vocab.txt in folder ${source}`);
+  return found;
+}
+
+/**
+ * The tokenizer a checkpoint folder was trained with: the folder's own tokenizer.json or vocab.txt
+ * (as HuggingFace checkpoints and ours with a non-default vocabulary carry), else BERT uncased.
+ */
+export function checkpointTokenizer(dir: string): BertTokenizer {
+  return loadTokenizer(tokenizerFileIn(dir));
+}
+
+/**
+ * Copies a tokenizer file into a checkpoint folder (atomically), so that the checkpoint carries the
+ * vocabulary it was trained with. Nothing to do if it is already that folder's.
+ */
+export function saveTokenizerFile(source: string, dir: string): void {
+  const file = tokenizerFile(source);
+  const target = path.join(dir, path.basename(file).endsWith('.json') ? 'tokenizer.json' : 'vocab.txt');
+  if (path.resolve(file) !== path.resolve(target)) writeFileAtomic(target, fs.readFileSync(file));
+}
+
 /**
  * Loads a tokenizer from a `tokenizer.json`, a WordPiece `vocab.txt` (built with BERT uncased
  * settings), or a folder holding either; default: the shipped data/vocab/tokenizer.json.
  */
 export function loadTokenizer(source?: string, options: LoadTokenizerOptions = {}): BertTokenizer {
-  let file = source ?? defaultTokenizerPath();
-  if (!fs.existsSync(file)) throw new Error(`tokenizer file not found: ${file} (give a tokenizer.json, a vocab.txt, or a folder with one of them)`);
-  if (fs.statSync(file).isDirectory()) {
-    const found = ['tokenizer.json', 'vocab.txt'].map((n) => path.join(file, n)).find((f) => fs.existsSync(f));
-    if (!found) throw new Error(`no tokenizer.json or vocab.txt in folder ${file}`);
-    file = found;
-  }
+  const file = tokenizerFile(source ?? defaultTokenizerPath());
   const names: SpecialTokenNames = { ...BERT_SPECIAL_TOKENS, ...options.specialTokens };
   const text = fs.readFileSync(file, 'utf8');
   if (file.endsWith('.json')) {

@@ -14,7 +14,7 @@ import { FINETUNE_DEFAULTS, finetune } from '../src/train/finetune';
 import { PRETRAIN_DEFAULTS, UNSEEN_TOKEN_BIAS, pretrain, unmarkTokens } from '../src/train/pretrain';
 import { outputVocabulary } from '../src/model';
 import { fillMask } from '../src/fill_mask';
-import { loadTokenizer, packSequences, readCorpus } from '../src/data';
+import { checkpointTokenizer, loadTokenizer, packSequences, readCorpus } from '../src/data';
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'adamw.json'), 'utf8'));
 
@@ -268,4 +268,33 @@ test('progress: time left counts only the steps done since a resumed run started
   assert.equal(remainingSeconds(10, 10, 100), 90); // 1 s per step, 90 steps left
   assert.equal(remainingSeconds(10, 1610, 1700, 1600), 90); // resumed at 1,600: 10 steps in 10 s
   assert.equal(remainingSeconds(10, 1600, 1700, 1600), undefined);
+});
+
+test('a checkpoint carries its own vocabulary: pre-training saves it, continuing and fine-tuning use it', async () => {
+  await initBackend({ log: false });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-vocab-'));
+  process.env.ADVLM_RUNS_FILE = path.join(dir, 'runs.jsonl');
+  const before = tf.memory().numTensors;
+  // a smaller WordPiece vocabulary: BERT's first 3,000 entries (specials, single characters, common words)
+  const bert = fs.readFileSync(path.join(__dirname, '..', 'data', 'vocab', 'bert-base-uncased-vocab.txt'), 'utf8').split('\n');
+  const vocabFile = path.join(dir, 'small-vocab.txt');
+  fs.writeFileSync(vocabFile, bert.slice(0, 3000).join('\n') + '\n');
+  const model = { ...CONFIGS.tiny, hiddenSize: 32, numHeads: 2, intermediateSize: 64, maxPositions: 64 };
+  const small = { ...PRETRAIN_DEFAULTS, model, maxLength: 32, batchSize: 8, limitLines: 6, devFraction: 0.1, trainer: { ...PRETRAIN_DEFAULTS.trainer, epochs: 1, maxSteps: 2 } };
+  const pt = await pretrain(path.join(dir, 'pt'), { ...small, tokenizer: vocabFile });
+  assert.equal(pt.params.config.vocabSize, 3000);
+  disposeParams(pt.params);
+  assert.equal(fs.readFileSync(path.join(dir, 'pt', 'vocab.txt'), 'utf8'), fs.readFileSync(vocabFile, 'utf8'), 'the checkpoint carries its vocabulary');
+  // continuing from it needs no --tokenizer (BERT's 30,522 tokens would be a size mismatch), and saves it again
+  const pt2 = await pretrain(path.join(dir, 'pt2'), { ...small, from: path.join(dir, 'pt') });
+  assert.equal(pt2.params.config.vocabSize, 3000);
+  disposeParams(pt2.params);
+  assert.ok(fs.existsSync(path.join(dir, 'pt2', 'vocab.txt')));
+  const ft = await finetune({ ...FINETUNE_DEFAULTS, task: 'SST-2', checkpoint: path.join(dir, 'pt2'), maxLength: 32, limitTrain: 32, limitDev: 16, trainer: { ...FINETUNE_DEFAULTS.trainer, epochs: 1 } }, { outDir: path.join(dir, 'ft') });
+  disposeParams(ft.params);
+  assert.equal(checkpointTokenizer(path.join(dir, 'ft')).vocabSize, 3000, 'the fine-tuned model carries it too, for predict');
+  assert.equal(checkpointTokenizer(fs.mkdtempSync(path.join(dir, 'none-'))).vocabSize, 30522, 'a folder without one means BERT uncased');
+  assert.equal(tf.memory().numTensors, before);
+  delete process.env.ADVLM_RUNS_FILE;
+  fs.rmSync(dir, { recursive: true });
 });

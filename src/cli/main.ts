@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { environmentInfo, matMulGflops } from '../environment';
 import { fillMask } from '../fill_mask';
-import { loadTokenizer } from '../tokenizer';
+import { checkpointTokenizer } from '../tokenizer';
 import { disposeParams, loadCheckpoint } from '../model/index';
 import { defaultCheckpoint } from '../train/finetune';
 import { PRETRAIN_OPTIONS, pretrainCommand } from './pretrain';
@@ -52,7 +52,7 @@ async function start(): Promise<void> {
   }
   const t0 = performance.now();
   const { params } = loadCheckpoint(dir, { mlm: true });
-  const tok = loadTokenizer();
+  const tok = checkpointTokenizer(dir);
   console.log(`\nthe project's pre-trained model (${dir}) fills in the blanks:`);
   for (const s of DEMO_SENTENCES) {
     const [pred] = await fillMask(params, tok, s);

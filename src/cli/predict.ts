@@ -1,7 +1,6 @@
 /** `advlm predict --checkpoint DIR "text" ["text b"]`: the label and class probabilities of a fine-tuned model. */
-import * as fs from 'fs';
-import * as path from 'path';
 import { loadTokenizer } from '../data';
+import { tokenizerFileIn } from '../tokenizer';
 import { disposeParams, loadCheckpoint } from '../model';
 import { predictLogits, softmax } from '../train/evaluate';
 import { OptionSpec, parseArgs } from './args';
@@ -20,8 +19,7 @@ export async function predictCommand(argv: string[]): Promise<void> {
   const { params, hfConfig } = loadCheckpoint(dir, { mlm: false });
   try {
     if (!params.classifier) throw new Error(`${dir} has no classification head: fine-tune it first (advlm finetune --task ...)`);
-    const own = ['tokenizer.json', 'vocab.txt'].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
-    const tok = loadTokenizer((options.tokenizer as string | undefined) ?? own);
+    const tok = loadTokenizer((options.tokenizer as string | undefined) ?? tokenizerFileIn(dir));
     const advlm = (hfConfig.advlm ?? {}) as { maxLength?: number };
     const numLabels = params.classifier.weight.shape[0];
     const id2label = (hfConfig.id2label ?? {}) as Record<string, string>;

@@ -19,6 +19,7 @@ export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
   'task-text': { kind: 'string', help: 'add these GLUE tasks\' unlabelled training text, e.g. SST-2 or SST-2,CoLA (task-adaptive pre-training)' },
   'limit-lines': { kind: 'number', help: 'read only the first N lines of each book (quick runs)' },
   from: { kind: 'string', help: 'continue from this checkpoint\'s weights (new schedule), e.g. data/checkpoints/advlm-bert-tiny' },
+  tokenizer: { kind: 'string', help: 'tokenizer.json or vocab.txt (default: the --from checkpoint\'s, else BERT uncased); saved with the checkpoint' },
   'output-vocabulary': { kind: 'string', help: 'corpus | full: MLM softmax over the corpus\'s tokens (default) or the whole vocabulary' },
 };
 
@@ -34,6 +35,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     taskText: o['task-text'] === undefined ? undefined : String(o['task-text']).split(',').map((t) => t.trim()).filter((t) => t !== ''),
     limitLines: o['limit-lines'] as number | undefined,
     from: o.from as string | undefined,
+    tokenizer: o.tokenizer as string | undefined,
     outputVocabulary: (o['output-vocabulary'] as PretrainConfig['outputVocabulary']) ?? d.outputVocabulary,
     trainer: {
       ...d.trainer,

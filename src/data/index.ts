@@ -35,5 +35,5 @@ export * from './corpus';
 export * from './task_text';
 export * from './mlm';
 export * from './rng';
-export { loadTokenizer, BertTokenizer } from '../tokenizer';
+export { loadTokenizer, checkpointTokenizer, tokenizerFileIn, BertTokenizer } from '../tokenizer';
 export type { Encoded, EncodedBatch, EncodeOptions, TextInput } from '../tokenizer';

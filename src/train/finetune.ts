@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BertTokenizer, Example, TaskSpec, batches, getTask, loadTask, loadTokenizer, makeBatch } from '../data';
+import { saveTokenizerFile, tokenizerFileIn } from '../tokenizer';
 import { BertParams, disposeParams, initParams, loadCheckpoint, readCheckpointConfig, saveCheckpoint } from '../model';
 import { projectRoot } from '../environment';
 import { evaluate } from './evaluate';
@@ -77,10 +78,11 @@ export interface FinetuneOptions {
 export async function finetune(config: FinetuneConfig, options: FinetuneOptions = {}): Promise<FinetuneResult> {
   const c = config;
   const task = getTask(c.task);
-  const tok = options.tokenizer ?? loadTokenizer();
+  const ckpt = c.checkpoint ?? defaultCheckpoint();
+  const ownTokenizer = options.tokenizer ? undefined : tokenizerFileIn(ckpt); // the checkpoint's vocabulary, if it carries one
+  const tok = options.tokenizer ?? loadTokenizer(ownTokenizer);
   const train = loadTask(task.name, 'train', { limit: c.limitTrain });
   const dev = loadTask(task.name, 'dev', { limit: c.limitDev });
-  const ckpt = c.checkpoint ?? defaultCheckpoint();
   const stateDir = options.outDir ? path.join(options.outDir, 'resume') : undefined;
   let params: BertParams;
   if (stateDir && fs.existsSync(path.join(stateDir, 'trainer_state.json'))) {
@@ -113,7 +115,10 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions 
         const metrics = { ...e.metrics, loss: e.loss };
         if (e.metrics[main] > best.value) {
           best = { epoch: epoch + 1, metrics, value: e.metrics[main] };
-          if (options.outDir) await saveFinetuned(params, options.outDir, task, c, best);
+          if (options.outDir) {
+            await saveFinetuned(params, options.outDir, task, c, best);
+            if (ownTokenizer) saveTokenizerFile(ownTokenizer, options.outDir);
+          }
         }
         return metrics;
       },

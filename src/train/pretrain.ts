@@ -18,6 +18,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { BertTokenizer, MaskVocab, MlmArrays, corpusTokenIds, createRng, loadTokenizer, mlmBatch, mlmBatches, packSequences, readCorpus, shuffled, taskTextDocuments, withRandomTokens } from '../data';
 import { BertConfig, BertParams, OutputVocabulary, countParams, disposeParams, initParams, loadCheckpoint, namedConfig, outputVocabulary, readCheckpointConfig, saveCheckpoint } from '../model';
+import { saveTokenizerFile, tokenizerFileIn } from '../tokenizer';
 import { appendRunRecord, newRunRecord } from './run_record';
 import { mlmLoss, mlmStep } from './steps';
 import { TRAINER_DEFAULTS, TrainResult, TrainerConfig, hasTrainerState, trainLoop } from './trainer';
@@ -30,7 +31,10 @@ export interface PretrainConfig {
   /** Fraction of packed sequences held out for the MLM dev measurement. */
   devFraction: number;
   trainer: TrainerConfig;
-  /** Corpus folder (default data/pretrain; 'none' for no books) and tokenizer (default BERT uncased). */
+  /**
+   * Corpus folder (default data/pretrain; 'none' for no books) and tokenizer (default: that of the
+   * `from` checkpoint, else BERT uncased). A non-default tokenizer is saved with the checkpoint.
+   */
   corpusDir?: string;
   /**
    * GLUE tasks whose unlabelled training text is added to the corpus (task-adaptive pre-training,
@@ -138,7 +142,9 @@ export interface PretrainResult {
 export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN_DEFAULTS, stopFlag?: { stop: boolean }): Promise<PretrainResult> {
   const c = { ...PRETRAIN_DEFAULTS, ...config };
   if (c.outputVocabulary !== 'corpus' && c.outputVocabulary !== 'full') throw new Error(`outputVocabulary must be 'corpus' or 'full', got '${c.outputVocabulary}'`);
-  const tok: BertTokenizer = loadTokenizer(c.tokenizer);
+  // the tokenizer given, else the one the checkpoint we continue from carries, else BERT uncased
+  const tokenizerSource = c.tokenizer ?? (c.from ? tokenizerFileIn(c.from) : undefined);
+  const tok: BertTokenizer = loadTokenizer(tokenizerSource);
   const docs = [
     ...(c.corpusDir === 'none' ? [] : readCorpus({ dir: c.corpusDir, limitLines: c.limitLines })),
     ...taskTextDocuments(c.taskText ?? [], { limitLines: c.limitLines }),
@@ -211,6 +217,7 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
   // a run continued from another checkpoint keeps that one's record too, so the whole recipe stays readable
   const previous = c.from ? (readCheckpointConfig(c.from).hfConfig.advlm as { pretraining?: unknown } | undefined)?.pretraining : undefined;
   await saveCheckpoint(params, outDir, { advlm: { pretraining: { ...summary, config: { ...c, model: modelConfig }, ...(previous ? { previous } : {}) } } });
+  if (tokenizerSource) saveTokenizerFile(tokenizerSource, outDir); // a checkpoint carries a non-default vocabulary
   record.epochs = result.epochs;
   record.wallSeconds = result.seconds;
   record.result = { ...summary, outDir, stopped: result.stopped };
