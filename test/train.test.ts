@@ -11,10 +11,11 @@ import { linearWarmupDecay } from '../src/train/schedule';
 import { trainLoop, TRAINER_DEFAULTS } from '../src/train/trainer';
 import { lossAndGrads } from '../src/train/grads';
 import { FINETUNE_DEFAULTS, finetune } from '../src/train/finetune';
-import { PRETRAIN_DEFAULTS, UNSEEN_TOKEN_BIAS, pretrain, unmarkTokens } from '../src/train/pretrain';
+import { PRETRAIN_DEFAULTS, UNSEEN_TOKEN_BIAS, mlmDevBatches, pretrain, unmarkTokens } from '../src/train/pretrain';
+import { remainingSeconds } from '../src/train/progress';
 import { outputVocabulary } from '../src/model';
 import { fillMask } from '../src/fill_mask';
-import { checkpointTokenizer, loadTokenizer, packSequences, readCorpus } from '../src/data';
+import { checkpointTokenizer, loadTokenizer, mlmBatch, packSequences, readCorpus } from '../src/data';
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'adamw.json'), 'utf8'));
 
@@ -251,9 +252,7 @@ test('MLM loss over an output vocabulary: cross-entropy over those tokens only, 
   disposeParams(p);
 });
 
-test('the MLM dev batches are the same draw whatever the training batch size', async () => {
-  const { mlmDevBatches } = await import('../src/train/pretrain');
-  const { mlmBatch } = await import('../src/data');
+test('the MLM dev batches are the same draw whatever the training batch size', () => {
   const tok = loadTokenizer();
   const dev = packSequences(tok, readCorpus({ limitLines: 40 }), { maxLength: 32 }).slice(0, 70);
   const b = mlmDevBatches(dev, tok);
@@ -262,8 +261,7 @@ test('the MLM dev batches are the same draw whatever the training batch size', a
   assert.deepEqual(mlmDevBatches(dev, tok), b, 'deterministic');
 });
 
-test('progress: time left counts only the steps done since a resumed run started', async () => {
-  const { remainingSeconds } = await import('../src/train/progress');
+test('progress: time left counts only the steps done since a resumed run started', () => {
   assert.equal(remainingSeconds(10, 0, 100), undefined);
   assert.equal(remainingSeconds(10, 10, 100), 90); // 1 s per step, 90 steps left
   assert.equal(remainingSeconds(10, 1610, 1700, 1600), 90); // resumed at 1,600: 10 steps in 10 s

@@ -16,6 +16,8 @@ const sequences = packSequences(tok, readCorpus({}), { maxLength: PRETRAIN_DEFAU
 const order = shuffled(sequences, createRng(12345)); // the split pretrain uses
 const nDev = Math.max(1, Math.round(order.length * PRETRAIN_DEFAULTS.devFraction));
 const sst2 = (split: string) => loadTask('SST-2', split).map((e) => ({ ids: tok.encode(e.textA, undefined, { maxLength: 64 }).inputIds, y: e.label }));
+const sstTrain = sst2('train');
+const sstDev = sst2('dev');
 fs.writeFileSync(
   out,
   JSON.stringify({
@@ -25,8 +27,8 @@ fs.writeFileSync(
     maskId: tok.maskId,
     padId: tok.padId,
     vocabSize: tok.vocabSize,
-    sstTrain: sst2('train'),
-    sstDev: sst2('dev'),
+    sstTrain,
+    sstDev,
   }),
 );
-console.log(`wrote ${out}: ${order.length - nDev} + ${nDev} sequences, SST-2 ${sst2('train').length} / ${sst2('dev').length}`);
+console.log(`wrote ${out}: ${order.length - nDev} + ${nDev} sequences, SST-2 ${sstTrain.length} / ${sstDev.length}`);

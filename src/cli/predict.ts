@@ -1,6 +1,5 @@
 /** `advlm predict --checkpoint DIR "text" ["text b"]`: the label and class probabilities of a fine-tuned model. */
-import { loadTokenizer } from '../data';
-import { tokenizerFileIn } from '../tokenizer';
+import { checkpointTokenizer, loadTokenizer } from '../tokenizer';
 import { disposeParams, loadCheckpoint } from '../model';
 import { predictLogits, softmax } from '../train/evaluate';
 import { OptionSpec, parseArgs } from './args';
@@ -19,7 +18,7 @@ export async function predictCommand(argv: string[]): Promise<void> {
   const { params, hfConfig } = loadCheckpoint(dir, { mlm: false });
   try {
     if (!params.classifier) throw new Error(`${dir} has no classification head: fine-tune it first (advlm finetune --task ...)`);
-    const tok = loadTokenizer((options.tokenizer as string | undefined) ?? tokenizerFileIn(dir));
+    const tok = options.tokenizer ? loadTokenizer(options.tokenizer as string) : checkpointTokenizer(dir);
     const advlm = (hfConfig.advlm ?? {}) as { maxLength?: number };
     const numLabels = params.classifier.weight.shape[0];
     const id2label = (hfConfig.id2label ?? {}) as Record<string, string>;

@@ -8,8 +8,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { BertTokenizer, Example, TaskSpec, batches, getTask, loadTask, loadTokenizer, makeBatch } from '../data';
-import { saveTokenizerFile, tokenizerFileIn } from '../tokenizer';
+import { BertTokenizer, Example, TaskSpec, batches, getTask, loadTask, makeBatch } from '../data';
+import { loadTokenizer, saveTokenizerFile, tokenizerFileIn } from '../tokenizer';
 import { BertParams, disposeParams, initParams, loadCheckpoint, readCheckpointConfig, saveCheckpoint } from '../model';
 import { projectRoot } from '../environment';
 import { evaluate } from './evaluate';
@@ -116,8 +116,7 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions 
         if (e.metrics[main] > best.value) {
           best = { epoch: epoch + 1, metrics, value: e.metrics[main] };
           if (options.outDir) {
-            await saveFinetuned(params, options.outDir, task, c, best);
-            if (ownTokenizer) saveTokenizerFile(ownTokenizer, options.outDir);
+            await saveFinetuned(params, options.outDir, task, c, best, ownTokenizer);
           }
         }
         return metrics;
@@ -139,7 +138,8 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions 
   return { params, task, train: result, best: { epoch: best.epoch, metrics: best.metrics }, record };
 }
 
-async function saveFinetuned(p: BertParams, dir: string, task: TaskSpec, c: FinetuneConfig, best: { epoch: number; metrics: Record<string, number> }): Promise<void> {
+/** Saves the fine-tuned model, with the tokenizer file of the checkpoint it started from if it has one. */
+async function saveFinetuned(p: BertParams, dir: string, task: TaskSpec, c: FinetuneConfig, best: { epoch: number; metrics: Record<string, number> }, tokenizerFile?: string): Promise<void> {
   const id2label = Object.fromEntries(task.labelNames.map((n, i) => [i, n]));
   await saveCheckpoint(p, dir, {
     extraConfig: {
@@ -150,4 +150,5 @@ async function saveFinetuned(p: BertParams, dir: string, task: TaskSpec, c: Fine
     },
     advlm: { task: task.name, maxLength: c.maxLength, bestEpoch: best.epoch, dev: best.metrics, init: c.init, seed: c.trainer.seed },
   });
+  if (tokenizerFile) saveTokenizerFile(tokenizerFile, dir); // predict then finds it
 }

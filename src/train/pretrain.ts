@@ -31,16 +31,17 @@ export interface PretrainConfig {
   /** Fraction of packed sequences held out for the MLM dev measurement. */
   devFraction: number;
   trainer: TrainerConfig;
-  /**
-   * Corpus folder (default data/pretrain; 'none' for no books) and tokenizer (default: that of the
-   * `from` checkpoint, else BERT uncased). A non-default tokenizer is saved with the checkpoint.
-   */
+  /** Corpus folder (default data/pretrain; 'none' for no books). */
   corpusDir?: string;
   /**
    * GLUE tasks whose unlabelled training text is added to the corpus (task-adaptive pre-training,
    * Gururangan et al. 2020), e.g. ['SST-2']. Dev and test text are never used.
    */
   taskText?: string[];
+  /**
+   * tokenizer.json or vocab.txt (default: that of the `from` checkpoint, else BERT uncased). A
+   * non-default tokenizer is saved with the checkpoint.
+   */
   tokenizer?: string;
   /** Read only this many lines per book (for tests). */
   limitLines?: number;
