@@ -13,4 +13,5 @@ export * from './train/index';
 export * from './adversarial/index';
 export * from './analysis/index';
 export * from './viz/index';
+export * from './stats';
 export { fillMask, type MaskPrediction } from './fill_mask';

@@ -20,7 +20,7 @@ export { figureToPng, figureToSvg, savePng, saveSvg, saveHtml, type ImageSize } 
 export { figureHtml, type HtmlOptions } from './html';
 export { closeRenderer, chromiumPath, rendererAvailable, renderFigure, validateFigure, RENDERER_DEFAULTS, type FigureIssue, type RenderOptions } from './renderer';
 export { inTslab, displayTarget, type MimeBundle } from './tslab_display';
-export { median, quantile, variance, spread, type VarianceKind } from './stats';
+export { median, quantile, variance, spread, type VarianceKind } from '../stats/summary';
 export {
   summarizeResults,
   resultRows,

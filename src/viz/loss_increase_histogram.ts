@@ -6,7 +6,7 @@
  */
 import { axis, baseLayout, colour, type Figure, type Layout, type Trace } from './figure';
 import { numbers } from './check';
-import { median } from './stats';
+import { median } from '../stats/summary';
 
 export interface LossIncreaseSeries {
   name: string;

@@ -5,7 +5,7 @@
  * Missing runs (null/NaN) are left out and counted in the hover text.
  */
 import { axis, baseLayout, colour, type Figure, type Trace } from './figure';
-import { spread } from './stats';
+import { spread } from '../stats/summary';
 
 export interface MethodResult {
   method: string;

@@ -18,7 +18,7 @@
  */
 import type * as Danfo from 'danfojs-node';
 import { escapeHtml } from './html';
-import { median, present, variance, type VarianceKind } from './stats';
+import { median, present, variance, type VarianceKind } from '../stats/summary';
 import { displayTarget, inTslab } from './tslab_display';
 
 export interface ResultRow {

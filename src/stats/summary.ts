@@ -5,6 +5,9 @@
  *
  * Variance: 'sample' divides by n - 1 (the unbiased estimator; what pandas, danfo/mathjs and R
  * report by default; undefined for n < 2), 'population' divides by n (numpy's default; 0 for n = 1).
+ *
+ * The results table and the method-comparison figure (src/viz) read their numbers from here, and
+ * so does every "method X beats method Y" claim (src/stats/index.ts).
  */
 
 export type VarianceKind = 'sample' | 'population';
@@ -96,4 +99,46 @@ export function spread(values: readonly unknown[], kind: VarianceKind = 'sample'
     q1: quantile(v, 0.25),
     q3: quantile(v, 0.75),
   };
+}
+
+/**
+ * Mean and its standard error over seeds:
+ *   mean = (1/n) sum_i x_i,   sd = sqrt( sum_i (x_i - mean)^2 / (n - 1) ),   se = sd / sqrt(n).
+ * The standard error of the mean of n independent runs. Missing runs (null, undefined, NaN) are left out and counted;
+ * sd and se are NaN when fewer than two runs are present, mean is NaN when none is.
+ */
+export interface MeanAndStandardError {
+  n: number;
+  missing: number;
+  mean: number;
+  /** Sample standard deviation (n - 1). */
+  sd: number;
+  /** sd / sqrt(n). */
+  se: number;
+}
+
+export function meanAndStandardError(values: readonly unknown[]): MeanAndStandardError {
+  const p = present(values);
+  const n = p.values.length;
+  const sd = Math.sqrt(variance(p.values, 'sample'));
+  return { n, missing: p.missing, mean: mean(p.values), sd, se: sd / Math.sqrt(n) };
+}
+
+/**
+ * Median and sample variance over seeds, the "median (variance)" that FreeLB (Zhu et al., ICLR 2020,
+ * Table 1) reports over runs with different seeds:
+ *   variance = sum_i (x_i - mean)^2 / (n - 1)   (the sample variance, n - 1; NaN for one run).
+ * Missing runs (null, undefined, NaN) are left out and counted.
+ */
+export interface MedianAndVariance {
+  n: number;
+  missing: number;
+  median: number;
+  /** Sample variance (n - 1). */
+  variance: number;
+}
+
+export function medianAndVariance(values: readonly unknown[]): MedianAndVariance {
+  const p = present(values);
+  return { n: p.values.length, missing: p.missing, median: median(p.values), variance: variance(p.values, 'sample') };
 }
