@@ -1,6 +1,7 @@
 /**
- * The pre-training corpus: data/pretrain/*.txt (one sentence per line, one book per file), and its
- * packing into sequences for masked-language-model training.
+ * The pre-training corpus: data/pretrain/*.txt (one sentence per line, one book per file), or the
+ * IMDB reviews (`readCorpus({ dir: 'imdb' })`, see src/data/imdb.ts), and its packing into
+ * sequences for masked-language-model training.
  *
  * Packing (the "DOC-SENTENCES" input format of RoBERTa, Liu et al. 2019): consecutive sentences of
  * one book are concatenated into `[CLS] s1 s2 ... [SEP]` while they fit in `maxLength` tokens; the
@@ -13,6 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { projectRoot } from '../environment';
 import type { BertTokenizer } from '../tokenizer';
+import { IMDB_CORPUS, imdbPretrainDocuments } from './imdb';
 
 /** One book: its file name and its non-empty lines. */
 export interface CorpusDocument {
@@ -21,9 +23,14 @@ export interface CorpusDocument {
 }
 
 export interface ReadCorpusOptions {
-  /** Folder of .txt files (default: the project's data/pretrain). */
+  /**
+   * Folder of .txt files (default: the project's data/pretrain), or the IMDB corpus: the name
+   * 'imdb' (the shipped data/imdb; a folder of .txt files called imdb is then given as './imdb'),
+   * or any folder holding IMDB's unsup.jsonl.gz. The IMDB corpus is `unsup` plus the IMDB task's
+   * train split, one document per review, never a dev or test review (`imdbPretrainDocuments`).
+   */
   dir?: string;
-  /** Read only the first `limitLines` non-empty lines of each file. */
+  /** Read only the first `limitLines` non-empty lines of each file (IMDB: the first reviews of unsup and of train). */
   limitLines?: number;
 }
 
@@ -33,7 +40,9 @@ export function defaultPretrainDir(): string {
 
 /** Reads every .txt file of the folder, in file-name order. */
 export function readCorpus(options: ReadCorpusOptions = {}): CorpusDocument[] {
+  if (options.dir === IMDB_CORPUS) return imdbPretrainDocuments({ limitLines: options.limitLines });
   const dir = options.dir ?? defaultPretrainDir();
+  if (fs.existsSync(path.join(dir, 'unsup.jsonl.gz'))) return imdbPretrainDocuments({ dir, limitLines: options.limitLines });
   if (!fs.existsSync(dir)) throw new Error(`pre-training corpus folder not found: ${dir}`);
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
   if (files.length === 0) throw new Error(`no .txt files in ${dir}; the corpus is one sentence per line in .txt files`);

@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { projectRoot } from '../environment';
+import { imdbSplit } from './imdb';
 import { getTask, splitFile, TaskSpec } from './tasks';
 
 /** One example: class index (classification) or real value (regression) in `label`. */
@@ -13,12 +14,20 @@ export interface Example {
   textA: string;
   textB?: string;
   label: number;
+  /** Where the example comes from, when the task has ids (IMDB: '<file>/<review id>'). */
+  id?: string;
 }
 
 export interface LoadTaskOptions {
-  /** Folder holding one folder per task (default: the project's data/glue). */
+  /**
+   * Folder holding one folder per task (default: the project's data/glue). IMDB's files are read
+   * from `<dataDir>/imdb/` when dataDir is given, else from the project's data/imdb.
+   */
   dataDir?: string;
-  /** Read only the first `limit` examples. */
+  /**
+   * Read only the first `limit` examples (GLUE: of the file; IMDB: of the split, which is shuffled
+   * with a fixed seed, so a limited read holds both classes).
+   */
   limit?: number;
 }
 
@@ -30,6 +39,9 @@ export function defaultGlueDir(): string {
 /** Reads a split ('train', 'dev', or a named file such as MNLI's 'dev_mismatched') of a task. */
 export function loadTask(name: string, split = 'train', options: LoadTaskOptions = {}): Example[] {
   const task = getTask(name);
+  if (task.format === 'imdb-jsonl') {
+    return imdbSplit(split, { dir: options.dataDir !== undefined ? path.join(options.dataDir, 'imdb') : undefined, limit: options.limit });
+  }
   const file = path.join(options.dataDir ?? defaultGlueDir(), task.name, splitFile(task, split));
   if (!fs.existsSync(file)) {
     const hint = task.shipped

@@ -21,7 +21,8 @@
  *     disposeBatch(b);
  *   }
  *
- * Pre-training:
+ * Pre-training (readCorpus({ dir: 'imdb' }) for the IMDB reviews instead of the books;
+ * packSequencesCached, same arguments, keeps the packed ids in runs/cache for the next run):
  *   const seqs = packSequences(tok, readCorpus(), { maxLength: 128 });
  *   for (const arrays of mlmBatches(seqs, 32, tok, seed + epoch)) {
  *     const t = mlmToTensors(arrays);  ...  disposeBatch(t);
@@ -32,6 +33,8 @@ export * from './glue';
 export * from './metrics';
 export * from './batch';
 export * from './corpus';
+export * from './imdb';
+export * from './pack_cache';
 export * from './task_text';
 export * from './mlm';
 export * from './rng';

@@ -6,6 +6,10 @@
  *
  * Shipped in data/glue: SST-2, CoLA, MRPC, RTE, STS-B. MNLI, QNLI and QQP are read from the same
  * layouts when a user puts their files in `<dataDir>/<dir>/`.
+ *
+ * Beyond GLUE: IMDB (Maas et al., ACL 2011), binary sentiment of whole movie reviews, shipped in
+ * data/imdb as gzipped JSON lines (`format: 'imdb-jsonl'`, read by src/data/imdb.ts), with a dev
+ * split carved from its training reviews and a test split reported at the end.
  */
 
 export type MetricName = 'accuracy' | 'f1' | 'mcc' | 'pearson' | 'spearman';
@@ -39,6 +43,19 @@ export interface TaskSpec {
   shipped: boolean;
   /** One line about the task, for tables and notebooks. */
   description: string;
+  /**
+   * How the files are laid out: 'glue-tsv' (the default: the TSV layouts above, in
+   * `<dataDir>/<name>/`) or 'imdb-jsonl' (IMDB's gzipped JSON lines, read by `imdbSplit`).
+   */
+  format?: 'glue-tsv' | 'imdb-jsonl';
+  /**
+   * The recommended number of tokens per example ([CLS] and [SEP] included) for fine-tuning,
+   * evaluating and attacking this task, where its texts are longer than the usual 128: longer
+   * texts are cut at the end (head truncation: the first maxLength - 2 word pieces are kept).
+   * Absent: the caller's default. The cost of a training step, of an attack (queries over every
+   * word position) and of RIFT's adversary grows linearly with it (attention quadratically).
+   */
+  maxLength?: number;
 }
 
 const BINARY = ['0', '1'];
@@ -149,6 +166,28 @@ export const TASKS: Record<string, TaskSpec> = {
     devSplit: 'dev',
     shipped: false,
     description: 'Quora Question Pairs: are the two questions duplicates?',
+  },
+  IMDB: {
+    name: 'IMDB',
+    columns: { textA: 'text', label: 'file' },
+    kind: 'classification',
+    // the label comes from the file a review is in: train_neg/test_neg 0, train_pos/test_pos 1
+    labels: ['neg', 'pos'],
+    labelNames: ['negative', 'positive'],
+    numLabels: 2,
+    metrics: ['accuracy'],
+    // train and dev are both carved from train_{neg,pos} (seed 0, see imdbTrainDev in imdb.ts)
+    files: { train: 'train_{neg,pos}.jsonl.gz', dev: 'train_{neg,pos}.jsonl.gz', test: 'test_{neg,pos}.jsonl.gz' },
+    devSplit: 'dev',
+    shipped: true,
+    format: 'imdb-jsonl',
+    // Head truncation to the first 254 word pieces. Training reviews (BERT uncased word pieces):
+    // mean 296, median 220, 90th percentile 582; 256 keeps the whole review for 59% of them (128:
+    // 12%, 512: 87%), at twice the cost of 128 per example in fine-tuning, attacks and RIFT.
+    maxLength: 256,
+    // Reviews of one movie may fall on both sides of the train/dev cut: the dataset ships no usable
+    // movie ids, so dev (unlike test, whose movies are disjoint from train's) can be a little optimistic.
+    description: 'IMDB movie reviews (Maas et al. 2011), binary sentiment; dev: 2,500 training reviews (seed 0; reviews of one movie may fall on both sides of the train/dev cut); test: reported at the end only.',
   },
 };
 
