@@ -135,7 +135,7 @@ test('a diverging loss stops training with a clear error', async () => {
   const t = toyProblem(2);
   await assert.rejects(
     trainLoop({ params: t.p, config: { ...TRAINER_DEFAULTS, epochs: 1 }, epochBatches: t.epochBatches, stepsPerEpoch: 6, step: () => ({ loss: tf.scalar(NaN), grads: new Map() }), progress: { mode: 'silent' } }),
-    /loss became NaN at step 0: lower the learning rate/,
+    /step 0, method step: the loss is NaN. Lower the learning rate/,
   );
   disposeParams(t.p);
 });

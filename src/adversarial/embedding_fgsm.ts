@@ -24,8 +24,8 @@
  * the gradient of its own loss (examples of a batch do not interact in BERT), unscaled by B.
  */
 import * as tf from '@tensorflow/tfjs';
-import { classificationLogits } from '../model/heads';
-import { embedTokens, encodeFromEmbeddings } from '../model/encoder';
+import { embedTokens } from '../model/encoder';
+import { classifierLogits } from '../model/forward';
 import { crossEntropyPerExample } from '../model/losses';
 import type { BertParams } from '../model/params';
 import type { BertTokenizer } from '../tokenizer';
@@ -166,8 +166,7 @@ export function embeddingFgsm(p: BertParams, batch: EmbeddingFgsmBatch, options:
   if (labels.rank !== 1 || labels.shape[0] !== inputIds.shape[0]) {
     throw new Error(`labels must be [B] with B = ${inputIds.shape[0]} (the batch size), got [${labels.shape}].`);
   }
-  const enc = { attentionMask, tokenTypeIds };
-  const logitsOf = (x: tf.Tensor) => classificationLogits(p, encodeFromEmbeddings(p, x, enc).hidden); // [B, C]
+  const logitsOf = (x: tf.Tensor) => classifierLogits(p, batch, { embeds: x }); // [B, C]
   const core = tf.tidy(() => {
     const mask = perturbableMask(inputIds, attentionMask, o.frozenIds); // [B, T]
     const X = embedTokens(p, inputIds); // [B, T, D]

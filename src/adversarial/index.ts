@@ -1,3 +1,4 @@
 export * from './perturbation';
 export * from './fgsm';
 export * from './embedding_fgsm';
+export * from './methods';

@@ -9,9 +9,14 @@
  *   A = softmax(Q K^T / sqrt(d_k) + M) V   per head, M = -1e9 on padding keys
  *   h = LayerNorm(x + Dropout(A W_O))
  *   y = LayerNorm(h + Dropout(W_2 GELU(W_1 h)))
+ * `encodeLayers(p, h, { from, to })` runs layers from..to-1 alone on h (in the space of the
+ * embedding output): YOPO needs the embeddings and layer 0 alone, SMART/ALUM's reference variant
+ * perturbs the embedding output and runs every layer from there. Every run through the layers is
+ * counted (src/model/passes.ts), forward and backward.
  */
 import * as tf from '@tensorflow/tfjs';
 import { DropoutContext, dropout } from './dropout';
+import { countPass, markBackward } from './passes';
 import { BertParams, LayerNormParams, LayerParams, Linear } from './params';
 
 /** Added to attention scores of padding keys. HF uses the float32 minimum; both give exp() = 0. */
@@ -165,21 +170,51 @@ function tidyOutput(f: () => EncoderOutput): EncoderOutput {
   return tf.tidy(() => f() as unknown as tf.TensorContainer) as unknown as EncoderOutput;
 }
 
-function encodeUntidied(p: BertParams, wordEmbeds: tf.Tensor, options: EncoderOptions): EncoderOutput {
+export interface LayerRangeOptions extends Pick<EncoderOptions, 'attentionMask' | 'dropout' | 'returnAttention' | 'returnHiddenStates'> {
+  /** First layer to run (default 0). */
+  from?: number;
+  /** One past the last layer to run (default: the number of layers). */
+  to?: number;
+}
+
+/**
+ * Runs layers from..to-1 on h [B, T, D] (the embedding output, or a layer's output). `hiddenStates`
+ * then holds h and each layer's output; `attentions` one entry per layer run.
+ */
+export function encodeLayers(p: BertParams, h: tf.Tensor, options: LayerRangeOptions = {}): EncoderOutput {
+  const L = p.layers.length;
+  const from = options.from ?? 0;
+  const to = options.to ?? L;
+  if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to && to <= L)) {
+    throw new Error(`encodeLayers: need 0 <= from <= to <= ${L} (integers), got from ${from}, to ${to}`);
+  }
+  return tidyOutput(() => layersUntidied(p, h as tf.Tensor3D, from, to, options));
+}
+
+function layersUntidied(p: BertParams, h: tf.Tensor3D, from: number, to: number, options: LayerRangeOptions): EncoderOutput {
+  const full = from === 0 && to === p.layers.length;
+  countPass(full ? 'forward' : 'partialForward');
   const bias = options.attentionMask ? attentionBias(options.attentionMask) : undefined; // [B, 1, 1, T]
-  let x = embeddingOutput(p, wordEmbeds, options); // [B, T, D]
+  let x = h; // [B, T, D]
   const attentions: tf.Tensor4D[] = [];
   const hiddenStates: tf.Tensor3D[] = [x];
-  p.layers.forEach((l, i) => {
-    const { out, probs } = transformerLayer(x, l, p, bias, options.dropout, `layer.${i}`);
+  for (let i = from; i < to; i++) {
+    const { out, probs } = transformerLayer(x, p.layers[i], p, bias, options.dropout, `layer.${i}`);
     x = out; // [B, T, D]
     attentions.push(probs);
     hiddenStates.push(x);
-  });
-  const out: EncoderOutput = { hidden: x };
+  }
+  const hidden = markBackward(x, full); // [B, T, D]
+  hiddenStates[hiddenStates.length - 1] = hidden;
+  const out: EncoderOutput = { hidden };
   if (options.returnAttention) out.attentions = attentions;
   if (options.returnHiddenStates) out.hiddenStates = hiddenStates;
   return out;
+}
+
+function encodeUntidied(p: BertParams, wordEmbeds: tf.Tensor, options: EncoderOptions): EncoderOutput {
+  const h0 = embeddingOutput(p, wordEmbeds, options); // [B, T, D]
+  return layersUntidied(p, h0, 0, p.layers.length, options);
 }
 
 /** embedTokens then encodeFromEmbeddings. */

@@ -5,3 +5,6 @@ export * from './encoder';
 export * from './heads';
 export * from './losses';
 export * from './checkpoint';
+export * from './passes';
+export * from './gradients';
+export * from './forward';

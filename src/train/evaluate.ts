@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BertTokenizer, Example, TaskSpec, batchToTensors, disposeBatch, encodeExamples, labelsToTensor, taskMetrics } from '../data';
-import { BertParams, classificationLogits, encode, taskLoss } from '../model';
+import { BertParams, classifierLogits, taskLoss } from '../model';
 
 export interface EvalOptions {
   batchSize: number;
@@ -29,7 +29,7 @@ export async function predictLogits(p: BertParams, tokenizer: BertTokenizer, exa
   for (let i = 0; i < examples.length; i += o.batchSize) {
     const chunk = examples.slice(i, i + o.batchSize);
     const t = batchToTensors(encodeExamples(tokenizer, chunk, { maxLength: o.maxLength }));
-    const logits = tf.tidy(() => classificationLogits(p, encode(p, t.inputIds, { tokenTypeIds: t.tokenTypeIds, attentionMask: t.attentionMask }).hidden)); // [B, C]
+    const logits = classifierLogits(p, t); // [B, C]
     out.push(...((await logits.array()) as number[][]));
     logits.dispose();
     disposeBatch(t);

@@ -1,22 +1,28 @@
 /**
- * Fine-tuning on a GLUE task (Devlin et al. 2019, section 4): the pooled [CLS] representation feeds
- * a new linear head; all parameters are trained with AdamW, linear warmup then decay. The model of
- * the best dev epoch (main metric) is kept; the dev set only ever chooses, never trains.
+ * Fine-tuning on a task (Devlin et al. 2019, section 4): the pooled [CLS] representation feeds a
+ * new linear head; all parameters are trained with AdamW, linear warmup then decay, by a training
+ * method (plain fine-tuning, 'vanilla', by default; any registered method: src/adversarial/). The
+ * model of the best dev epoch (the task's main metric) is kept, saved and returned; the dev set
+ * only ever chooses, never trains. A resumed run remembers its best epoch.
  *
  * `init: 'random'` trains the same architecture from random initialisation, the baseline that
  * shows what pre-training buys.
+ *
+ *   finetune({ task: 'SST-2', method: gaussianNoise({ sigma: 0.01 }), trainer: { epochs: 2 } })
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
 import { BertTokenizer, Example, TaskSpec, batches, getTask, loadTask, makeBatch } from '../data';
 import { loadTokenizer, saveTokenizerFile, tokenizerFileIn } from '../tokenizer';
-import { BertParams, disposeParams, initParams, loadCheckpoint, readCheckpointConfig, saveCheckpoint } from '../model';
+import { BertParams, disposeParams, initParams, loadCheckpoint, namedParams, readCheckpointConfig, saveCheckpoint } from '../model';
+import { Method, MethodSpec, TrainBatch, methodSpec, resolveMethod } from '../adversarial/methods';
 import { projectRoot } from '../environment';
 import { evaluate } from './evaluate';
 import { appendRunRecord, newRunRecord, RunRecord } from './run_record';
-import { taskStep } from './steps';
-import { LossAndGrads } from './grads';
-import { StepContext, TRAINER_DEFAULTS, TrainResult, TrainerConfig, trainLoop } from './trainer';
+import { RunIdentity, checkpointDigest, runIdentity, shortId } from './run_identity';
+import { taskBatchTensors } from './steps';
+import { BestEpoch, TRAINER_DEFAULTS, TrainResult, TrainerConfig, checkTrainerConfig, trainLoop } from './trainer';
 import { ProgressOptions } from './progress';
 
 /** The project's own pre-trained model (see data/checkpoints/README.md). */
@@ -30,7 +36,10 @@ export interface FinetuneConfig {
   checkpoint?: string;
   /** 'pretrained' loads the checkpoint's weights; 'random' keeps only its configuration. */
   init: 'pretrained' | 'random';
-  maxLength: number;
+  /** The training method as JSON (name and full config). */
+  method: Required<MethodSpec>;
+  /** Word pieces per example (default: the task's recommended length, else 128). */
+  maxLength?: number;
   batchSize: number;
   /** Sort-by-length buckets of this many batches (0 = plain shuffling); saves padding. */
   bucketBatches: number;
@@ -43,30 +52,88 @@ export interface FinetuneConfig {
 export const FINETUNE_DEFAULTS: FinetuneConfig = {
   task: 'SST-2',
   init: 'pretrained',
-  maxLength: 128,
+  method: { name: 'vanilla', config: {} },
   batchSize: 32,
   bucketBatches: 50,
   trainer: { ...TRAINER_DEFAULTS, epochs: 3, lr: 1e-4, warmupRatio: 0.1 },
 };
 
+/** What `finetune` accepts: any part of the config (defaults fill the rest); the method as a value, JSON or a name. */
+export type FinetuneInput = Omit<Partial<FinetuneConfig>, 'trainer' | 'method'> & {
+  task: string;
+  method?: Method | MethodSpec | string;
+  trainer?: Partial<TrainerConfig>;
+};
+
+const DEFAULT_MAX_LENGTH = 128;
+
+/** The full configuration: defaults filled in, every value checked before any work starts. */
+export function finetuneConfig(input: FinetuneInput): FinetuneConfig {
+  const task = getTask(input.task); // unknown task: an error listing the known ones
+  const method = resolveMethod(input.method);
+  if (!method.objectives.includes('task')) throw new Error(`method '${method.name}' does not fine-tune (it trains ${method.objectives.join(', ')})`);
+  const c: FinetuneConfig = {
+    ...FINETUNE_DEFAULTS,
+    ...input,
+    task: task.name,
+    method: methodSpec(method),
+    maxLength: input.maxLength ?? (task as TaskSpec & { maxLength?: number }).maxLength ?? DEFAULT_MAX_LENGTH,
+    trainer: { ...FINETUNE_DEFAULTS.trainer, ...input.trainer },
+  };
+  const bad: string[] = [];
+  const positiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+  if (!positiveInt(c.batchSize)) bad.push(`batchSize must be a positive integer, got ${c.batchSize}`);
+  if (!(Number.isInteger(c.maxLength) && (c.maxLength as number) >= 3)) bad.push(`maxLength must be an integer >= 3 ([CLS], a token, [SEP]), got ${c.maxLength}`);
+  if (!(Number.isInteger(c.bucketBatches) && c.bucketBatches >= 0)) bad.push(`bucketBatches must be an integer >= 0, got ${c.bucketBatches}`);
+  if (c.limitTrain !== undefined && !positiveInt(c.limitTrain)) bad.push(`limitTrain must be a positive integer, got ${c.limitTrain}`);
+  if (c.limitDev !== undefined && !positiveInt(c.limitDev)) bad.push(`limitDev must be a positive integer, got ${c.limitDev}`);
+  if (c.init !== 'pretrained' && c.init !== 'random') bad.push(`init must be 'pretrained' or 'random', got '${c.init}'`);
+  if (bad.length) throw new Error(`bad fine-tuning settings: ${bad.join('; ')}`);
+  checkTrainerConfig(c.trainer);
+  return c;
+}
+
+/**
+ * The run's identity: everything that changes the result. The initial weights count by the SHA-256
+ * of their file (pre-trained init) or by the architecture they come from (random init); the
+ * checkpoint's path does not count.
+ */
+export function finetuneIdentity(c: FinetuneConfig): RunIdentity {
+  const ckpt = c.checkpoint ?? defaultCheckpoint();
+  const { saveEvery: _saveEvery, ...trainer } = c.trainer; // how often to save does not change the result
+  return runIdentity({
+    command: 'finetune',
+    task: c.task,
+    method: c.method,
+    init: c.init === 'pretrained' ? { weights: checkpointDigest(ckpt) } : { random: readCheckpointConfig(ckpt).config },
+    maxLength: c.maxLength,
+    batchSize: c.batchSize,
+    bucketBatches: c.bucketBatches,
+    limitTrain: c.limitTrain,
+    limitDev: c.limitDev,
+    trainer,
+  });
+}
+
+/** runs/finetune-<task>-<method>[-random]-s<seed>-<id>: one folder per identity. */
+export function defaultFinetuneDir(c: FinetuneConfig, identity: RunIdentity): string {
+  return path.join('runs', `finetune-${c.task}-${c.method.name}${c.init === 'random' ? '-random' : ''}-s${c.trainer.seed}-${shortId(identity.id)}`);
+}
+
 export interface FinetuneResult {
+  /** The model of the best dev epoch. */
   params: BertParams;
   task: TaskSpec;
   train: TrainResult;
   /** Dev metrics of the kept (best) epoch. */
   best: { epoch: number; metrics: Record<string, number> };
   record: RunRecord;
+  identity: RunIdentity;
 }
-
-/** A training step for a labelled batch: plain fine-tuning by default, or an adversarial method's. */
-export type StepFactory = (p: BertParams, toTensors: (b: Example[]) => ReturnType<typeof makeBatch>) => (b: Example[], ctx: StepContext) => LossAndGrads;
 
 export interface FinetuneOptions {
   /** Where to save the kept model (and the resumable state in outDir/resume). */
   outDir?: string;
-  /** The method's step (default: plain fine-tuning). */
-  step?: StepFactory;
-  method?: string;
   stopFlag?: { stop: boolean };
   tokenizer?: BertTokenizer;
   /** Record the run in runs/runs.jsonl (default true). */
@@ -75,18 +142,21 @@ export interface FinetuneOptions {
   progress?: ProgressOptions & { label?: string };
 }
 
-export async function finetune(config: FinetuneConfig, options: FinetuneOptions = {}): Promise<FinetuneResult> {
-  const c = config;
+export async function finetune(input: FinetuneInput, options: FinetuneOptions = {}): Promise<FinetuneResult> {
+  const c = finetuneConfig(input);
+  const method = resolveMethod(c.method);
   const task = getTask(c.task);
   const ckpt = c.checkpoint ?? defaultCheckpoint();
+  const identity = finetuneIdentity(c);
   const ownTokenizer = options.tokenizer ? undefined : tokenizerFileIn(ckpt); // the checkpoint's vocabulary, if it carries one
   const tok = options.tokenizer ?? loadTokenizer(ownTokenizer);
   const train = loadTask(task.name, 'train', { limit: c.limitTrain });
   const dev = loadTask(task.name, 'dev', { limit: c.limitDev });
   const stateDir = options.outDir ? path.join(options.outDir, 'resume') : undefined;
+  const resuming = stateDir !== undefined && fs.existsSync(path.join(stateDir, 'trainer_state.json'));
   let params: BertParams;
-  if (stateDir && fs.existsSync(path.join(stateDir, 'trainer_state.json'))) {
-    params = loadCheckpoint(stateDir, { numLabels: task.numLabels, mlm: false }).params;
+  if (resuming) {
+    params = loadCheckpoint(stateDir!, { numLabels: task.numLabels, mlm: false }).params;
   } else if (c.init === 'pretrained') {
     params = loadCheckpoint(ckpt, { numLabels: task.numLabels, mlm: false, seed: c.trainer.seed }).params;
   } else {
@@ -96,12 +166,27 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions 
     disposeParams(params);
     throw new Error(`the tokenizer has ${tok.vocabSize} tokens but the model ${params.config.vocabSize}: use the tokenizer the checkpoint was trained with`);
   }
-  const method = options.method ?? 'standard';
-  const record = newRunRecord('finetune', method, c.trainer.seed, { ...c, checkpoint: c.init === 'pretrained' ? ckpt : undefined } as unknown as Record<string, unknown>, task.name);
-  const toTensors = (b: Example[]) => makeBatch(tok, b, task.kind, { maxLength: c.maxLength });
-  const step = (options.step ?? ((p, t) => taskStep(p, t)))(params, toTensors);
-  const main = task.metrics[0];
-  let best = { epoch: 0, metrics: {} as Record<string, number>, value: -Infinity };
+  const record = newRunRecord('finetune', method.name, c.trainer.seed, { ...c, checkpoint: c.init === 'pretrained' ? ckpt : undefined } as unknown as Record<string, unknown>, task.name);
+  record.identity = identity;
+  let teacher: BertParams | undefined;
+  const step = method.makeStep({
+    params,
+    objective: 'task',
+    taskKind: task.kind,
+    tokenizer: tok,
+    teacher:
+      c.init === 'pretrained'
+        ? () => (teacher ??= loadCheckpoint(ckpt, { numLabels: task.numLabels, mlm: false, seed: c.trainer.seed }).params)
+        : undefined,
+  });
+  const toBatch = (b: Example[]): TrainBatch => ({ ...taskBatchTensors(makeBatch(tok, b, task.kind, { maxLength: c.maxLength })), examples: b });
+  // the best epoch's weights: kept in memory (a copy) so that the run returns them; on disk in outDir
+  let bestWeights: Map<string, tf.Tensor> | undefined;
+  const keepBest = (best: BestEpoch) => {
+    if (bestWeights) tf.dispose([...bestWeights.values()]);
+    bestWeights = new Map(namedParams(params).map(([n, v]) => [n, tf.clone(v)]));
+    return best;
+  };
   let result: TrainResult;
   try {
     result = await trainLoop({
@@ -109,37 +194,76 @@ export async function finetune(config: FinetuneConfig, options: FinetuneOptions 
       config: c.trainer,
       epochBatches: (epoch) => batches(train, c.batchSize, c.trainer.seed * 1000 + epoch, { bucketBatches: c.bucketBatches }),
       stepsPerEpoch: Math.ceil(train.length / c.batchSize),
-      step,
-      evaluate: async (epoch) => {
+      method: step,
+      methodName: method.name,
+      toBatch,
+      evaluate: async () => {
         const e = await evaluate(params, tok, dev, task, { maxLength: c.maxLength });
-        const metrics = { ...e.metrics, loss: e.loss };
-        if (e.metrics[main] > best.value) {
-          best = { epoch: epoch + 1, metrics, value: e.metrics[main] };
-          if (options.outDir) {
-            await saveFinetuned(params, options.outDir, task, c, best, ownTokenizer);
-          }
-        }
-        return metrics;
+        return { ...e.metrics, loss: e.loss };
       },
+      select: {
+        metric: task.metrics[0],
+        onBest: async (best) => {
+          keepBest(best);
+          if (options.outDir) await saveFinetuned(params, options.outDir, task, c, best, identity, ownTokenizer);
+        },
+      },
+      identity,
       stateDir,
       stopFlag: options.stopFlag,
-      progress: { label: `${method} ${task.name}${c.init === 'random' ? ' (random init)' : ''}`, ...options.progress },
-      onEpoch: (r) => console.log(`epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}; dev ${Object.entries(r.dev ?? {}).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (${r.seconds.toFixed(0)}s)`),
+      progress: { label: `${method.name} ${task.name}${c.init === 'random' ? ' (random init)' : ''}`, ...options.progress },
+      onEpoch: (r) =>
+        console.log(
+          `epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}${Object.entries(r.metrics ?? {}).map(([k, v]) => `, ${k} ${v.toPrecision(4)}`).join('')}; dev ${Object.entries(r.dev ?? {}).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')} (${r.seconds.toFixed(0)}s)`,
+        ),
     });
+    // return the best epoch's weights, not the last epoch's
+    const best = result.best;
+    const lastEpoch = result.epochs[result.epochs.length - 1]?.epoch;
+    if (best && best.epoch !== lastEpoch) {
+      if (bestWeights) restoreWeights(params, bestWeights);
+      else if (options.outDir) restoreFromCheckpoint(params, options.outDir, task.numLabels); // best epoch came before a resume
+    }
   } catch (e) {
     disposeParams(params);
     throw e;
+  } finally {
+    if (bestWeights) tf.dispose([...bestWeights.values()]);
+    step.dispose();
+    if (teacher) disposeParams(teacher);
   }
+  const best = result.best ? { epoch: result.best.epoch, metrics: result.best.metrics } : { epoch: 0, metrics: {} };
   record.epochs = result.epochs;
+  record.steps = result.metrics;
   record.wallSeconds = result.seconds;
   record.result = { bestEpoch: best.epoch, dev: best.metrics, outDir: options.outDir, stopped: result.stopped };
   if (options.record ?? true) appendRunRecord(record);
   if (options.outDir && stateDir && !result.stopped) fs.rmSync(stateDir, { recursive: true, force: true });
-  return { params, task, train: result, best: { epoch: best.epoch, metrics: best.metrics }, record };
+  return { params, task, train: result, best, record, identity };
+}
+
+function restoreWeights(params: BertParams, weights: Map<string, tf.Tensor>): void {
+  for (const [name, v] of namedParams(params)) {
+    const w = weights.get(name);
+    if (w) v.assign(w);
+  }
+}
+
+function restoreFromCheckpoint(params: BertParams, dir: string, numLabels: number): void {
+  const saved = loadCheckpoint(dir, { numLabels, mlm: false }).params;
+  try {
+    const byName = new Map(namedParams(saved));
+    for (const [name, v] of namedParams(params)) {
+      const w = byName.get(name);
+      if (w) v.assign(w);
+    }
+  } finally {
+    disposeParams(saved);
+  }
 }
 
 /** Saves the fine-tuned model, with the tokenizer file of the checkpoint it started from if it has one. */
-async function saveFinetuned(p: BertParams, dir: string, task: TaskSpec, c: FinetuneConfig, best: { epoch: number; metrics: Record<string, number> }, tokenizerFile?: string): Promise<void> {
+async function saveFinetuned(p: BertParams, dir: string, task: TaskSpec, c: FinetuneConfig, best: BestEpoch, identity: RunIdentity, tokenizerFile?: string): Promise<void> {
   const id2label = Object.fromEntries(task.labelNames.map((n, i) => [i, n]));
   await saveCheckpoint(p, dir, {
     extraConfig: {
@@ -148,7 +272,7 @@ async function saveFinetuned(p: BertParams, dir: string, task: TaskSpec, c: Fine
       label2id: Object.fromEntries(task.labelNames.map((n, i) => [n, i])),
       problem_type: task.kind === 'regression' ? 'regression' : 'single_label_classification',
     },
-    advlm: { task: task.name, maxLength: c.maxLength, bestEpoch: best.epoch, dev: best.metrics, init: c.init, seed: c.trainer.seed },
+    advlm: { task: task.name, maxLength: c.maxLength, bestEpoch: best.epoch, dev: best.metrics, init: c.init, seed: c.trainer.seed, method: c.method, runId: identity.id, identity: identity.fields },
   });
   if (tokenizerFile) saveTokenizerFile(tokenizerFile, dir); // predict then finds it
 }

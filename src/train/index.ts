@@ -1,6 +1,6 @@
 export * from './adamw';
 export * from './schedule';
-export * from './grads';
+export { GradientSum, lossAndGradients } from '../model/gradients';
 export * from './trainer';
 export * from './steps';
 export * from './evaluate';

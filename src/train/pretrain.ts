@@ -19,9 +19,11 @@ import * as tf from '@tensorflow/tfjs';
 import { BertTokenizer, MaskVocab, MlmArrays, corpusTokenIds, createRng, loadTokenizer, mlmBatch, mlmBatches, packSequences, readCorpus, shuffled, taskTextDocuments, withRandomTokens } from '../data';
 import { BertConfig, BertParams, OutputVocabulary, countParams, disposeParams, initParams, loadCheckpoint, namedConfig, outputVocabulary, readCheckpointConfig, saveCheckpoint } from '../model';
 import { saveTokenizerFile, tokenizerFileIn } from '../tokenizer';
+import { Method, MethodSpec, methodSpec, resolveMethod } from '../adversarial/methods';
 import { appendRunRecord, newRunRecord } from './run_record';
-import { mlmLoss, mlmStep } from './steps';
-import { TRAINER_DEFAULTS, TrainResult, TrainerConfig, hasTrainerState, trainLoop } from './trainer';
+import { RunIdentity, checkpointDigest, runIdentity, sha256 } from './run_identity';
+import { mlmBatchTensors, mlmLoss } from './steps';
+import { TRAINER_DEFAULTS, TrainResult, TrainerConfig, checkTrainerConfig, hasTrainerState, trainLoop } from './trainer';
 
 export interface PretrainConfig {
   /** A named size (tiny, mini, small, base) or a full configuration. */
@@ -52,6 +54,8 @@ export interface PretrainConfig {
    * contains; the default, see the note at the top) or 'full' (the whole vocabulary, as BERT).
    */
   outputVocabulary: 'corpus' | 'full';
+  /** The training method: plain MLM ('vanilla') by default; any method that trains the MLM objective. */
+  method?: Method | MethodSpec | string;
 }
 
 /**
@@ -127,6 +131,30 @@ export async function evaluateMlm(p: BertParams, batches: readonly MlmArrays[], 
   return { loss: lossSum / masked, accuracy: correct / masked, masked };
 }
 
+/**
+ * The pre-training run's identity: everything that changes the result (see run_identity.ts). The
+ * tokenizer and the checkpoint continued from count by the SHA-256 of their files.
+ */
+export function pretrainIdentity(c: PretrainConfig, modelConfig: BertConfig): RunIdentity {
+  const { saveEvery: _saveEvery, ...trainer } = c.trainer;
+  const tokenizerFile = c.tokenizer ?? (c.from ? tokenizerFileIn(c.from) : undefined);
+  return runIdentity({
+    command: 'pretrain',
+    method: methodSpec(resolveMethod(c.method)),
+    model: modelConfig,
+    corpus: c.corpusDir ?? 'data/pretrain',
+    taskText: c.taskText,
+    limitLines: c.limitLines,
+    tokenizer: tokenizerFile ? sha256(fs.readFileSync(tokenizerFile)) : 'bert-base-uncased',
+    from: c.from ? checkpointDigest(c.from) : undefined,
+    maxLength: c.maxLength,
+    batchSize: c.batchSize,
+    devFraction: c.devFraction,
+    outputVocabulary: c.outputVocabulary,
+    trainer,
+  });
+}
+
 export interface PretrainResult {
   params: BertParams;
   train: TrainResult;
@@ -143,6 +171,13 @@ export interface PretrainResult {
 export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN_DEFAULTS, stopFlag?: { stop: boolean }): Promise<PretrainResult> {
   const c = { ...PRETRAIN_DEFAULTS, ...config };
   if (c.outputVocabulary !== 'corpus' && c.outputVocabulary !== 'full') throw new Error(`outputVocabulary must be 'corpus' or 'full', got '${c.outputVocabulary}'`);
+  for (const [k, v] of [['batchSize', c.batchSize], ['maxLength', c.maxLength]] as const) {
+    if (!(Number.isInteger(v) && v > 0)) throw new Error(`bad pre-training settings: ${k} must be a positive integer, got ${v}`);
+  }
+  if (!(c.devFraction > 0 && c.devFraction < 1)) throw new Error(`bad pre-training settings: devFraction must be in (0, 1), got ${c.devFraction}`);
+  checkTrainerConfig(c.trainer);
+  const method = resolveMethod(c.method);
+  if (!method.objectives.includes('mlm')) throw new Error(`method '${method.name}' does not pre-train (it trains ${method.objectives.join(', ')}); methods that do: those with the mlm objective`);
   // the tokenizer given, else the one the checkpoint we continue from carries, else BERT uncased
   const tokenizerSource = c.tokenizer ?? (c.from ? tokenizerFileIn(c.from) : undefined);
   const tok: BertTokenizer = loadTokenizer(tokenizerSource);
@@ -177,7 +212,16 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
   }
   if (vocab && c.from && !resuming) unmarkTokens(params, vocab);
   const stepsPerEpoch = Math.ceil(train.length / c.batchSize);
-  const record = newRunRecord('pretrain', 'mlm', c.trainer.seed, { ...c, model: modelConfig } as unknown as Record<string, unknown>);
+  const identity = pretrainIdentity(c, modelConfig);
+  const record = newRunRecord('pretrain', method.name, c.trainer.seed, { ...c, method: methodSpec(method), model: modelConfig } as unknown as Record<string, unknown>);
+  record.identity = identity;
+  let teacher: BertParams | undefined;
+  const step = method.makeStep({
+    params,
+    objective: 'mlm',
+    tokenizer: tok,
+    teacher: c.from ? () => (teacher ??= loadCheckpoint(c.from!, { mlm: true }).params) : undefined,
+  });
   console.log(
     `pre-training ${countParams(params)} parameters on ${train.length} sequences (${tokens} tokens), ${stepsPerEpoch} steps per epoch, ` +
       (vocab ? `MLM softmax over the corpus's ${vocab.ids.length} of ${tok.vocabSize} tokens` : `MLM softmax over all ${tok.vocabSize} tokens`) +
@@ -190,7 +234,10 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
       config: c.trainer,
       epochBatches: (epoch) => mlmBatches(train, c.batchSize, maskVocab, c.trainer.seed * 1000 + epoch),
       stepsPerEpoch,
-      step: mlmStep(params, vocab),
+      method: step,
+      methodName: method.name,
+      toBatch: (b) => mlmBatchTensors(b, vocab),
+      identity,
       evaluate: async () => {
         const e = await evaluateMlm(params, devBatches, vocab);
         return { mlmLoss: e.loss, mlmAccuracy: e.accuracy };
@@ -203,6 +250,9 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
   } catch (e) {
     disposeParams(params);
     throw e;
+  } finally {
+    step.dispose();
+    if (teacher) disposeParams(teacher);
   }
   const devEval = await evaluateMlm(params, devBatches, vocab);
   const summary = {
@@ -217,9 +267,12 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
   if (vocab) markUnseenTokens(params, vocab);
   // a run continued from another checkpoint keeps that one's record too, so the whole recipe stays readable
   const previous = c.from ? (readCheckpointConfig(c.from).hfConfig.advlm as { pretraining?: unknown } | undefined)?.pretraining : undefined;
-  await saveCheckpoint(params, outDir, { advlm: { pretraining: { ...summary, config: { ...c, model: modelConfig }, ...(previous ? { previous } : {}) } } });
+  await saveCheckpoint(params, outDir, {
+    advlm: { pretraining: { ...summary, config: { ...c, method: methodSpec(method), model: modelConfig }, runId: identity.id, ...(previous ? { previous } : {}) } },
+  });
   if (tokenizerSource) saveTokenizerFile(tokenizerSource, outDir); // a checkpoint carries a non-default vocabulary
   record.epochs = result.epochs;
+  record.steps = result.metrics;
   record.wallSeconds = result.seconds;
   record.result = { ...summary, outDir, stopped: result.stopped };
   appendRunRecord(record);

@@ -12,6 +12,8 @@ export interface EpochRecord {
   epoch: number;
   step: number;
   trainLoss: number;
+  /** Epoch means of the method's per-step metrics (and gradNorm). */
+  metrics?: Record<string, number>;
   dev?: Record<string, number>;
   seconds: number;
 }
@@ -26,7 +28,11 @@ export interface RunRecord {
   backend: string;
   versions: Record<string, string>;
   startedAt: string;
+  /** The run's identity (src/train/run_identity.ts): its id and every setting that changes the result. */
+  identity?: { id: string; fields: Record<string, unknown> };
   epochs: EpochRecord[];
+  /** Every per-step metric of the method (and gradNorm), one array each. */
+  steps?: Record<string, number[]>;
   wallSeconds: number;
   result?: Record<string, unknown>;
 }

@@ -3,8 +3,11 @@
  * on biases and LayerNorm, gradient clipping to a global norm, evaluation after each epoch, a
  * resumable state, and a stop flag (interrupting a notebook cell does not stop an async loop).
  *
- * A method (plain fine-tuning, MLM, PGD, FreeLB, ...) is only its `step`: the loss and the gradients
- * of one minibatch. The loop owns the optimiser, the schedule and the bookkeeping.
+ * A method (plain fine-tuning, MLM, PGD, FreeLB, ...) is only its step (src/adversarial/method.ts):
+ * the loss, the gradients and the named metrics of one minibatch. The loop owns the optimiser, the
+ * schedule, the per-step and per-epoch records, the choice of the best epoch on dev, and the
+ * resumable state, which carries the run's identity (src/train/run_identity.ts), the best epoch so
+ * far, the method's own parameters and state.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -13,7 +16,9 @@ import { BertParams, isNoDecay, namedParams, saveCheckpoint } from '../model';
 import { readSafetensors, writeSafetensors, RawTensor } from '../model/safetensors';
 import { writeJsonAtomic } from '../util/atomic';
 import { ADAMW_DEFAULTS, AdamWConfig, AdamWState, adamWStep, clipGlobalNorm, disposeAdamW, initAdamW } from './adamw';
-import { LossAndGrads, disposeGrads } from './grads';
+import type { MethodStep, StepInfo, StepResult, TrainBatch } from '../adversarial/method';
+import { LossAndGrads, disposeGrads } from '../model/gradients';
+import { RunIdentity, identityDifferences } from './run_identity';
 import { createProgress, ProgressOptions } from './progress';
 import { EpochRecord } from './run_record';
 import { linearWarmupDecay } from './schedule';
@@ -45,13 +50,14 @@ export const TRAINER_DEFAULTS: TrainerConfig = {
   seed: 0,
 };
 
-/** What a method sees at each step. */
-export interface StepContext {
-  /** Optimiser steps done so far (0-based index of this step). */
-  step: number;
+/** What a method sees at each step (the replay index is 0 except for FreeAT's replays). */
+export type StepContext = StepInfo;
+
+/** The best epoch so far on the selection metric (dev set). */
+export interface BestEpoch {
   epoch: number;
-  /** A seed for this step's randomness (dropout, perturbation init). */
-  seed: number;
+  metrics: Record<string, number>;
+  value: number;
 }
 
 export interface TrainLoopOptions<B> {
@@ -60,10 +66,20 @@ export interface TrainLoopOptions<B> {
   /** The minibatches of an epoch, deterministic given the epoch (shuffle with seed + epoch). */
   epochBatches: (epoch: number) => Iterable<B>;
   stepsPerEpoch: number;
-  /** Loss and gradients of one minibatch. It must dispose the tensors it creates, except its result. */
-  step: (batch: B, ctx: StepContext) => LossAndGrads;
+  /** The method's step (method.makeStep(context)), with `toBatch` turning a minibatch into tensors. */
+  method?: MethodStep;
+  /** Tensors of a minibatch for `method` (the trainer disposes them after the step's replays). */
+  toBatch?: (b: B) => TrainBatch;
+  /** The method's name, for messages. */
+  methodName?: string;
+  /** A bare step function instead of a method: loss and gradients of one minibatch. It must dispose what it creates, except its result. */
+  step?: (batch: B, ctx: StepContext) => LossAndGrads;
   /** Dev metrics after each epoch. */
   evaluate?: (epoch: number) => Promise<Record<string, number>>;
+  /** Keeps the best epoch by this dev metric (higher is better); onBest runs when a new best appears. */
+  select?: { metric: string; onBest?: (best: BestEpoch) => Promise<void> };
+  /** The run's identity: stored with the state; a resume with another identity is an error naming the differences. */
+  identity?: RunIdentity;
   /** Folder for the resumable state (model, optimiser, position); resumes from it if present. */
   stateDir?: string;
   /** Set `.stop = true` to end after the current step (the state is saved). */
@@ -71,8 +87,8 @@ export interface TrainLoopOptions<B> {
   progress?: ProgressOptions & { label?: string };
   /** Called after each epoch with its record. */
   onEpoch?: (r: EpochRecord) => void;
-  /** Called after each step with the loss (for curves). */
-  onStep?: (step: number, loss: number, lr: number) => void;
+  /** Called after each step with the loss (for curves) and the step's metrics. */
+  onStep?: (step: number, loss: number, lr: number, metrics: Record<string, number>) => void;
 }
 
 export interface TrainResult {
@@ -82,27 +98,53 @@ export interface TrainResult {
   seconds: number;
   /** Loss of every step, for training curves. */
   losses: number[];
+  /** Every named metric of every step (gradNorm: the global gradient norm before clipping). */
+  metrics: Record<string, number[]>;
+  /** The best epoch by the selection metric, when `select` was given. */
+  best?: BestEpoch;
 }
 
 interface TrainerState {
+  /** 2 since run identities; states without it were written before. */
+  format?: number;
+  identity?: RunIdentity;
   epoch: number;
   stepInEpoch: number;
   step: number;
   epochs: EpochRecord[];
   losses: number[];
+  metrics?: Record<string, number[]>;
+  best?: BestEpoch;
   seconds: number;
   config: TrainerConfig;
 }
 
 const STATE_FILE = 'trainer_state.json';
 const OPTIMIZER_FILE = 'optimizer.safetensors';
+const METHOD_PARAMS_FILE = 'method_params.safetensors';
+const METHOD_STATE_FILE = 'method_state.safetensors';
 
-async function saveState(dir: string, params: BertParams, opt: AdamWState, state: TrainerState): Promise<void> {
+async function tensorsToRaw(entries: Iterable<[string, tf.Tensor]>): Promise<Map<string, RawTensor>> {
+  const out = new Map<string, RawTensor>();
+  for (const [name, t] of entries) out.set(name, { shape: t.shape, values: (await t.data()) as Float32Array });
+  return out;
+}
+
+async function saveState(dir: string, params: BertParams, opt: AdamWState, state: TrainerState, method: MethodStep): Promise<void> {
   await saveCheckpoint(params, dir, { advlm: { resumable: true } });
   const tensors = new Map<string, RawTensor>();
   for (const [name, m] of opt.m) tensors.set(`m/${name}`, { shape: m.shape, values: (await m.data()) as Float32Array });
   for (const [name, v] of opt.v) tensors.set(`v/${name}`, { shape: v.shape, values: (await v.data()) as Float32Array });
   writeSafetensors(path.join(dir, OPTIMIZER_FILE), tensors, { step: String(opt.step) });
+  if (method.params.length) writeSafetensors(path.join(dir, METHOD_PARAMS_FILE), await tensorsToRaw(method.params));
+  if (method.saveState) {
+    const st = method.saveState();
+    try {
+      writeSafetensors(path.join(dir, METHOD_STATE_FILE), await tensorsToRaw(st));
+    } finally {
+      tf.dispose([...st.values()]);
+    }
+  }
   writeJsonAtomic(path.join(dir, STATE_FILE), state); // last: its presence marks a complete state
 }
 
@@ -117,65 +159,134 @@ function loadOptimizer(dir: string, opt: AdamWState): void {
   for (const [kind, map] of [['m', opt.m], ['v', opt.v]] as const) {
     for (const [name, variable] of map) {
       const t = file.tensors.get(`${kind}/${name}`);
-      if (!t) throw new Error(`${dir}/${OPTIMIZER_FILE} lacks ${kind}/${name}: the state belongs to another model; delete ${dir} to start afresh`);
+      if (!t) throw new Error(`${dir}/${OPTIMIZER_FILE} lacks ${kind}/${name}: the state belongs to another model or method; delete ${dir} to start afresh`);
       tf.tidy(() => variable.assign(tf.tensor(t.values, t.shape)));
     }
   }
 }
 
+function loadMethod(dir: string, method: MethodStep): void {
+  if (method.params.length) {
+    const file = readSafetensors(path.join(dir, METHOD_PARAMS_FILE));
+    for (const [name, v] of method.params) {
+      const t = file.tensors.get(name);
+      if (!t) throw new Error(`${dir}/${METHOD_PARAMS_FILE} lacks ${name}: delete ${dir} to start afresh`);
+      tf.tidy(() => v.assign(tf.tensor(t.values, t.shape)));
+    }
+  }
+  const stateFile = path.join(dir, METHOD_STATE_FILE);
+  if (method.loadState && fs.existsSync(stateFile)) {
+    const st = new Map<string, tf.Tensor>();
+    for (const [name, t] of readSafetensors(stateFile).tensors) st.set(name, tf.tensor(t.values, t.shape));
+    try {
+      method.loadState(st);
+    } finally {
+      tf.dispose([...st.values()]);
+    }
+  }
+}
+
+/** Checks that a saved state belongs to this run; returns a warning for states written before run identities. */
+function checkResumable(dir: string, saved: TrainerState, c: TrainerConfig, identity: RunIdentity | undefined): string | undefined {
+  if (saved.identity && identity) {
+    if (saved.identity.id === identity.id) return undefined;
+    const diff = identityDifferences(saved.identity.fields, identity.fields);
+    throw new Error(`cannot resume from ${dir}: it belongs to another run (${diff.join('; ')}). Use the same settings, or another output folder.`);
+  }
+  const changed = (Object.keys(c) as (keyof TrainerConfig)[]).filter((k) => k !== 'saveEvery' && saved.config[k] !== c[k]);
+  if (changed.length) {
+    throw new Error(`cannot resume from ${dir}: ${changed.map((k) => `${k} was ${saved.config[k]}, now ${c[k]}`).join('; ')}. Use the same settings, or another output folder.`);
+  }
+  if (!saved.identity && identity) {
+    return `resuming ${dir}, a state written before run identities: only the trainer settings could be checked (the task, method, data and initial weights could not); the identity is recorded from now on`;
+  }
+  return undefined;
+}
+
+/** Adapts a bare step function to the method interface. */
+function bareStep<B>(f: (batch: B, ctx: StepContext) => LossAndGrads): MethodStep & { run: (b: B, info: StepInfo) => StepResult } {
+  const run = (b: B, info: StepInfo): StepResult => ({ ...f(b, info), metrics: {} });
+  return { replays: 1, params: [], step: () => { throw new Error('unreachable'); }, run, dispose: () => {} };
+}
+
 /**
- * Runs the loop. With `stateDir` holding a state from an interrupted run (same config), it resumes
+ * Runs the loop. With `stateDir` holding a state from an interrupted run (same identity), it resumes
  * at the step where that run stopped: the caller must have loaded the model from the same folder.
  */
 export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult> {
   const c = o.config;
-  const named = namedParams(o.params);
+  checkTrainerConfig(c);
+  if (!o.method === !o.step) throw new Error('trainLoop needs either a method (with toBatch) or a bare step function');
+  if (o.method && !o.toBatch) throw new Error('trainLoop: a method needs toBatch to turn minibatches into tensors');
+  const methodName = o.methodName ?? (o.method ? 'method' : 'step');
+  const bare = o.step ? bareStep(o.step) : undefined;
+  const method: MethodStep = bare ?? o.method!;
+  if (!(Number.isInteger(method.replays) && method.replays >= 1)) throw new Error(`method ${methodName}: replays must be a positive integer, got ${method.replays}`);
+  const named = [...namedParams(o.params), ...method.params];
   const opt = initAdamW(named);
   const adamw: AdamWConfig = { ...ADAMW_DEFAULTS, weightDecay: c.weightDecay };
   const plannedSteps = c.epochs * o.stepsPerEpoch;
   const totalSteps = c.maxSteps > 0 ? Math.min(c.maxSteps, plannedSteps) : plannedSteps;
   const schedule = { peak: c.lr, warmupSteps: Math.round(c.warmupRatio * totalSteps), totalSteps };
-  let state: TrainerState = { epoch: 0, stepInEpoch: 0, step: 0, epochs: [], losses: [], seconds: 0, config: c };
+  let state: TrainerState = { format: 2, identity: o.identity, epoch: 0, stepInEpoch: 0, step: 0, epochs: [], losses: [], metrics: {}, seconds: 0, config: c };
   if (o.stateDir && hasTrainerState(o.stateDir)) {
     const saved = JSON.parse(fs.readFileSync(path.join(o.stateDir, STATE_FILE), 'utf8')) as TrainerState;
-    const changed = (Object.keys(c) as (keyof TrainerConfig)[]).filter((k) => k !== 'maxSteps' && k !== 'saveEvery' && saved.config[k] !== c[k]);
-    if (changed.length) {
-      throw new Error(`cannot resume from ${o.stateDir}: ${changed.map((k) => `${k} was ${saved.config[k]}, now ${c[k]}`).join('; ')}. Use the same settings, or another output folder.`);
-    }
+    const warning = checkResumable(o.stateDir, saved, c, o.identity);
+    if (warning) console.warn(warning);
     loadOptimizer(o.stateDir, opt);
-    state = { ...saved, config: c };
+    loadMethod(o.stateDir, method);
+    state = { ...saved, format: 2, identity: o.identity ?? saved.identity, metrics: saved.metrics ?? {}, config: c };
   }
   const start = performance.now() - state.seconds * 1000;
   const progress = createProgress(o.progress?.label ?? 'train', totalSteps, { ...o.progress, initial: state.step });
   let stopped = false;
-  let epochLoss = 0;
+  const epochSums: Record<string, number> = {};
   let epochCount = 0;
   const save = async () => {
-    if (o.stateDir) await saveState(o.stateDir, o.params, opt, { ...state, seconds: (performance.now() - start) / 1000 });
+    if (o.stateDir) await saveState(o.stateDir, o.params, opt, { ...state, seconds: (performance.now() - start) / 1000 }, method);
+  };
+  const record = (name: string, value: number) => {
+    (state.metrics![name] ??= []).push(value);
+    epochSums[name] = (epochSums[name] ?? 0) + value;
   };
   try {
     outer: for (let epoch = state.epoch; epoch < c.epochs; epoch++) {
       let i = 0;
-      for (const batch of o.epochBatches(epoch)) {
+      for (const b of o.epochBatches(epoch)) {
         if (i++ < state.stepInEpoch) continue; // resuming: skip the batches already trained on
         if (state.step >= totalSteps) break; // the step budget ends this epoch early
         const lr = linearWarmupDecay(schedule, state.step);
-        const { loss, grads } = o.step(batch, { step: state.step, epoch, seed: c.seed * 1000003 + state.step });
-        const l = (await loss.data())[0];
-        loss.dispose();
-        if (!Number.isFinite(l)) {
-          disposeGrads(grads);
-          throw new Error(`the loss became ${l} at step ${state.step}: lower the learning rate (${c.lr}) or check the inputs`);
+        const sums: Record<string, number> = {};
+        let batch: TrainBatch | undefined;
+        try {
+          for (let replay = 0; replay < method.replays; replay++) {
+            const info: StepInfo = { step: state.step, epoch, seed: stepSeed(c.seed, state.step), replay };
+            let result: StepResult;
+            if (bare) result = bare.run(b, info);
+            else {
+              batch ??= o.toBatch!(b);
+              result = method.step(batch, info);
+            }
+            const values = await readTerms(result, state.step, methodName);
+            for (const [k, v] of Object.entries(values)) sums[k] = (sums[k] ?? 0) + v;
+            const gradNorm = clipGlobalNorm(result.grads, c.maxGradNorm);
+            sums.gradNorm = (sums.gradNorm ?? 0) + gradNorm;
+            adamWStep(opt, named, result.grads, lr, adamw, (n) => !isNoDecay(n));
+            disposeGrads(result.grads);
+          }
+        } finally {
+          if (batch) disposeBatchTensors(batch);
         }
-        clipGlobalNorm(grads, c.maxGradNorm);
-        adamWStep(opt, named, grads, lr, adamw, (n) => !isNoDecay(n));
-        disposeGrads(grads);
+        const means = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / method.replays]));
+        const l = means.loss;
+        delete means.loss;
         state.step += 1;
         state.stepInEpoch = i;
         state.losses.push(l);
-        epochLoss += l;
+        epochSums.loss = (epochSums.loss ?? 0) + l;
+        for (const [k, v] of Object.entries(means)) record(k, v);
         epochCount += 1;
-        o.onStep?.(state.step, l, lr);
+        o.onStep?.(state.step, l, lr, means);
         progress.update(state.step, `epoch ${epoch + 1}/${c.epochs} loss ${l.toFixed(4)} lr ${lr.toExponential(2)}`);
         if (c.saveEvery > 0 && state.step % c.saveEvery === 0) await save();
         if (o.stopFlag?.stop) {
@@ -184,19 +295,29 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
         }
       }
       const dev = o.evaluate ? await o.evaluate(epoch) : undefined;
-      const record: EpochRecord = {
+      const { loss: lossSum = NaN, ...rest } = epochSums;
+      const epochRecord: EpochRecord = {
         epoch: epoch + 1,
         step: state.step,
-        trainLoss: epochCount ? epochLoss / epochCount : NaN,
+        trainLoss: epochCount ? lossSum / epochCount : NaN,
+        metrics: Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, v / Math.max(epochCount, 1)])),
         dev,
         seconds: (performance.now() - start) / 1000,
       };
-      state.epochs.push(record);
+      state.epochs.push(epochRecord);
       state.epoch = epoch + 1;
       state.stepInEpoch = 0;
-      epochLoss = 0;
+      for (const k of Object.keys(epochSums)) delete epochSums[k];
       epochCount = 0;
-      o.onEpoch?.(record);
+      if (o.select && dev) {
+        const value = dev[o.select.metric];
+        if (value === undefined) throw new Error(`the dev metrics have no '${o.select.metric}' to choose the best epoch by (they have ${Object.keys(dev).join(', ')})`);
+        if (Number.isFinite(value) && (!state.best || value > state.best.value)) {
+          state.best = { epoch: epoch + 1, metrics: dev, value };
+          await o.select.onBest?.(state.best);
+        }
+      }
+      o.onEpoch?.(epochRecord);
       await save();
       if (state.step >= totalSteps) break;
     }
@@ -206,5 +327,54 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
   } finally {
     disposeAdamW(opt);
   }
-  return { epochs: state.epochs, steps: state.step, stopped, seconds: (performance.now() - start) / 1000, losses: state.losses };
+  return {
+    epochs: state.epochs,
+    steps: state.step,
+    stopped,
+    seconds: (performance.now() - start) / 1000,
+    losses: state.losses,
+    metrics: state.metrics ?? {},
+    best: state.best,
+  };
+}
+
+/** The seed of a step's randomness: distinct for every (run seed, step). */
+export function stepSeed(seed: number, step: number): number {
+  return seed * 1000003 + step;
+}
+
+/** Reads the loss and every metric of a step, disposing them; a NaN or infinite term stops the run with its name. */
+async function readTerms(r: StepResult, step: number, method: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const terms: [string, tf.Scalar][] = [['loss', r.loss], ...Object.entries(r.metrics)];
+  try {
+    for (const [name, t] of terms) out[name] = (await t.data())[0];
+  } finally {
+    tf.dispose(terms.map(([, t]) => t));
+  }
+  for (const [name, v] of Object.entries(out)) {
+    if (!Number.isFinite(v)) {
+      disposeGrads(r.grads);
+      throw new Error(`step ${step}, method ${method}: the ${name === 'loss' ? 'loss' : `term '${name}'`} is ${v}. Lower the learning rate or the method's step sizes, or check the inputs.`);
+    }
+  }
+  return out;
+}
+
+function disposeBatchTensors(b: object): void {
+  for (const v of Object.values(b)) if (v instanceof tf.Tensor) v.dispose();
+}
+
+/** Rejects trainer settings that cannot work, before any work starts. */
+export function checkTrainerConfig(c: TrainerConfig): void {
+  const bad: string[] = [];
+  if (!(Number.isInteger(c.epochs) && c.epochs >= 1)) bad.push(`epochs must be a positive integer, got ${c.epochs}`);
+  if (!(Number.isFinite(c.lr) && c.lr > 0)) bad.push(`lr must be a positive number, got ${c.lr}`);
+  if (!(c.warmupRatio >= 0 && c.warmupRatio <= 1)) bad.push(`warmupRatio must be in [0, 1], got ${c.warmupRatio}`);
+  if (!(c.weightDecay >= 0)) bad.push(`weightDecay must be >= 0, got ${c.weightDecay}`);
+  if (!(c.maxGradNorm >= 0)) bad.push(`maxGradNorm must be >= 0 (0 = no clipping), got ${c.maxGradNorm}`);
+  if (!(Number.isInteger(c.maxSteps) && c.maxSteps >= 0)) bad.push(`maxSteps must be an integer >= 0 (0 = no limit), got ${c.maxSteps}`);
+  if (!(Number.isInteger(c.saveEvery) && c.saveEvery >= 0)) bad.push(`saveEvery must be an integer >= 0, got ${c.saveEvery}`);
+  if (!Number.isInteger(c.seed)) bad.push(`seed must be an integer, got ${c.seed}`);
+  if (bad.length) throw new Error(`bad training settings: ${bad.join('; ')}`);
 }

@@ -1,0 +1,8 @@
+/**
+ * Every training method, registered: import methods from here so that `methodFromJson(name, config)`
+ * knows all of them. One file per method, named after its paper.
+ */
+export * from './method';
+export * from './registry';
+export { vanilla } from './vanilla';
+export { gaussianNoise, GaussianNoiseConfig } from './gaussian_noise';

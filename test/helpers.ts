@@ -1,0 +1,72 @@
+/**
+ * Shared test helpers: tiny model configurations, a leak check, the largest absolute difference,
+ * and a central finite-difference check of a gradient. Every test imports these instead of writing
+ * its own.
+ */
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend';
+import { BertConfig, BertParams, CONFIGS, initParams } from '../src/model';
+
+/** The smallest configurations that still have every part of BERT (2 layers, 2 heads). */
+export const TINY_CONFIGS = {
+  /** 16 tokens, hidden 8: for loops and resume tests. */
+  micro: { ...CONFIGS.tiny, vocabSize: 16, hiddenSize: 8, numHeads: 2, intermediateSize: 16, maxPositions: 16 } as BertConfig,
+  /** 50 tokens, hidden 16: for gradients and methods. */
+  small: { ...CONFIGS.tiny, vocabSize: 50, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxPositions: 16 } as BertConfig,
+};
+
+/** A tiny model with a classification (numLabels >= 2), regression (1) or MLM head. */
+export function tinyModel(options: { config?: BertConfig; numLabels?: number; mlm?: boolean; seed?: number } = {}): BertParams {
+  const { config = TINY_CONFIGS.small, numLabels, mlm, seed = 1 } = options;
+  return initParams(config, { numLabels: mlm ? undefined : (numLabels ?? 2), mlm, seed });
+}
+
+/** Initialises the default backend quietly (every test file calls it first). */
+export async function backend(): Promise<void> {
+  await initBackend({ log: false });
+}
+
+/** Runs f and asserts that it leaves no tensor behind (tensors it returns count as left behind). */
+export async function expectNoLeak<T>(f: () => T | Promise<T>, what = 'the operation'): Promise<T> {
+  const before = tf.memory().numTensors;
+  const result = await f();
+  const after = tf.memory().numTensors;
+  assert.equal(after, before, `${what} leaked ${after - before} tensor(s)`);
+  return result;
+}
+
+/** max |a - b| over all entries (tensors or nested number arrays of the same shape). */
+export function maxAbsDiff(a: tf.Tensor | ArrayLike<number> | number[][], b: tf.Tensor | ArrayLike<number> | number[][]): number {
+  const flat = (x: tf.Tensor | ArrayLike<number> | number[][]): number[] =>
+    x instanceof tf.Tensor ? Array.from(x.dataSync() as Float32Array) : Array.isArray(x) && Array.isArray(x[0]) ? (x as number[][]).flat() : Array.from(x as ArrayLike<number>);
+  const fa = flat(a);
+  const fb = flat(b);
+  assert.equal(fa.length, fb.length, `maxAbsDiff: ${fa.length} vs ${fb.length} entries`);
+  let m = 0;
+  for (let i = 0; i < fa.length; i++) m = Math.max(m, Math.abs(fa[i] - fb[i]));
+  return m;
+}
+
+/**
+ * Checks an analytic gradient against central finite differences of f at `x` along `directions`
+ * random directions u: (f(x + h u) - f(x - h u)) / 2h must equal <grad, u> within `tol` (relative to
+ * the larger of the two, floored at 1e-3). f must be deterministic (no dropout). Returns the worst
+ * relative error.
+ */
+export function checkGradient(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, grad: tf.Tensor, options: { h?: number; tol?: number; directions?: number; seed?: number } = {}): number {
+  const { h = 1e-2, tol = 2e-2, directions = 3, seed = 7 } = options;
+  let worst = 0;
+  for (let k = 0; k < directions; k++) {
+    const [fd, an] = tf.tidy(() => {
+      const u = tf.randomUniform(x.shape, -1, 1, 'float32', seed + k); // x.shape
+      const plus = f(tf.add(x, tf.mul(u, h))).dataSync()[0];
+      const minus = f(tf.sub(x, tf.mul(u, h))).dataSync()[0];
+      return [(plus - minus) / (2 * h), tf.sum(tf.mul(grad, u)).dataSync()[0]];
+    });
+    const rel = Math.abs(fd - an) / Math.max(Math.abs(fd), Math.abs(an), 1e-3);
+    worst = Math.max(worst, rel);
+    assert.ok(rel < tol, `finite difference ${fd} vs analytic ${an} (relative error ${rel.toExponential(2)}) along direction ${k}`);
+  }
+  return worst;
+}
