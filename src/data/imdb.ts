@@ -210,6 +210,12 @@ export function reviewSentences(text: string): string[] {
  * the 2,500 dev reviews are left out so that dev stays unseen, and so is any review (in `unsup` or
  * train) whose text equals a test or dev review's: the files hold a few hundred such duplicates.
  * Test reviews are read only to exclude their duplicates.
+ *
+ * Size (BERT uncased): 72,053 reviews, 21.3 M word pieces; packed at maxLength 128, 223,432
+ * sequences, 76% full on average (a review's last sequence is short, and a sequence ends where the
+ * next sentence does not fit). Packing each review as one unsplit text fills 82% (measured on 4,000
+ * reviews) but starts sequences mid-sentence; we keep sentence starts, as for the books.
+ * Tokenising it all takes 40-75 s here: use `packSequencesCached`.
  */
 export function imdbPretrainDocuments(options: ImdbPretrainOptions = {}): CorpusDocument[] {
   const dir = options.dir ?? defaultImdbDir();

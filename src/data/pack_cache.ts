@@ -1,7 +1,9 @@
 /**
  * A disk cache of packed pre-training sequences, so that a resumed (or repeated) pre-training run
- * does not tokenise its corpus again: tokenising the IMDB corpus (about 21 M word pieces) takes
- * minutes in the pure-JS tokenizer, reading it a few seconds.
+ * does not tokenise its corpus again. Measured on the IMDB corpus (21.3 M word pieces, maxLength
+ * 128, a shared 2-core machine): tokenising and packing 43-75 s and 1.1 GB peak resident memory; a
+ * cache hit (hashing the documents, reading the 44 MB file) 3.5 s and 0.7 GB. Reading the corpus
+ * itself takes 6-15 s either way.
  *
  * The key is a SHA-256 over everything the packed ids depend on: the tokenizer (its vocabulary, its
  * [CLS]/[SEP] ids and the ids it gives a probe text with case, accents and punctuation, which tells
