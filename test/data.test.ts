@@ -104,7 +104,7 @@ test('malformed rows are errors naming the file, the line and what was expected'
 });
 
 test('the task registry: names, labels, metrics, dev split', () => {
-  assert.deepEqual(TASK_NAMES, ['SST-2', 'CoLA', 'MRPC', 'RTE', 'STS-B', 'MNLI', 'QNLI', 'QQP']);
+  assert.deepEqual(TASK_NAMES, ['SST-2', 'CoLA', 'MRPC', 'RTE', 'STS-B', 'MNLI', 'QNLI', 'QQP', 'IMDB']);
   assert.equal(getTask('sst2').name, 'SST-2');
   assert.equal(getTask('stsb').name, 'STS-B');
   assert.equal(getTask('Sts-B').kind, 'regression');

@@ -74,7 +74,7 @@ export interface MethodStep {
   dispose(): void;
 }
 
-export interface Method<C extends object = Record<string, unknown>> {
+export interface Method<C extends object = object> {
   name: string;
   /** Every setting, defaults filled in (plain JSON: it is part of the run's identity). */
   config: C;

@@ -1,18 +1,23 @@
-/** `advlm finetune --task T`: plain fine-tuning on a GLUE task from the project's pre-trained model. */
-import * as path from 'path';
-import { FINETUNE_DEFAULTS, FinetuneConfig, finetune } from '../train/finetune';
+/**
+ * `advlm finetune --task T [--method M --<method option> V ...]`: fine-tuning on a task from the
+ * project's pre-trained model, by any registered method (plain fine-tuning by default).
+ */
+import { FINETUNE_DEFAULTS, FinetuneInput, defaultFinetuneDir, finetune, finetuneConfig, finetuneIdentity } from '../train/finetune';
 import { disposeParams } from '../model';
+import { methodNames } from '../adversarial/methods';
 import { OptionSpec, parseArgs } from './args';
+import { methodArg, methodOptions } from './method_options';
 
 export const FINETUNE_OPTIONS: Record<string, OptionSpec> = {
   task: { kind: 'string', help: 'SST-2 | CoLA | MRPC | RTE | STS-B (or MNLI, QNLI, QQP with their files)' },
   checkpoint: { kind: 'string', help: 'pre-trained checkpoint folder (default data/checkpoints/advlm-bert-tiny)' },
+  method: { kind: 'string', help: `training method (default vanilla): ${methodNames().join(', ')}; its options follow as --<option> (advlm finetune --method M --help)` },
   random: { kind: 'boolean', help: 'start from random weights (same architecture): the no-pre-training baseline' },
   out: { kind: 'string', help: 'output folder (default runs/finetune-<task>-s<seed>); resumes if it holds a state' },
   epochs: { kind: 'number', help: 'epochs (default 3)' },
   lr: { kind: 'number', help: 'peak learning rate (default 1e-4)' },
   'batch-size': { kind: 'number', help: 'examples per step (default 32)' },
-  'max-length': { kind: 'number', help: 'tokens per example (default 128)' },
+  'max-length': { kind: 'number', help: 'tokens per example (default: the task\'s, 128 for GLUE, 256 for IMDB)' },
   'warmup-ratio': { kind: 'number', help: 'fraction of steps warming up (default 0.1)' },
   'weight-decay': { kind: 'number', help: 'AdamW weight decay (default 0.01)' },
   seed: { kind: 'number', help: 'random seed (default 0)' },
@@ -21,20 +26,20 @@ export const FINETUNE_OPTIONS: Record<string, OptionSpec> = {
   'limit-dev': { kind: 'number', help: 'use only the first N dev examples' },
 };
 
-export function finetuneConfigFrom(o: Record<string, string | number | boolean>): FinetuneConfig {
+export function finetuneInputFrom(o: Record<string, string | number | boolean>, methodOpts: Record<string, OptionSpec> = {}): FinetuneInput {
   const d = FINETUNE_DEFAULTS;
   if (typeof o.task !== 'string') throw new Error('advlm finetune: --task is required, e.g. --task SST-2');
+  const methodConfig = Object.fromEntries(Object.keys(methodOpts).filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
   return {
-    ...d,
     task: o.task,
+    method: { name: (o.method as string) ?? d.method.name, config: methodConfig },
     checkpoint: o.checkpoint as string | undefined,
     init: o.random ? 'random' : 'pretrained',
-    maxLength: (o['max-length'] as number) ?? d.maxLength,
+    maxLength: o['max-length'] as number | undefined,
     batchSize: (o['batch-size'] as number) ?? d.batchSize,
     limitTrain: o['limit-train'] as number | undefined,
     limitDev: o['limit-dev'] as number | undefined,
     trainer: {
-      ...d.trainer,
       epochs: (o.epochs as number) ?? d.trainer.epochs,
       lr: (o.lr as number) ?? d.trainer.lr,
       warmupRatio: (o['warmup-ratio'] as number) ?? d.trainer.warmupRatio,
@@ -46,9 +51,11 @@ export function finetuneConfigFrom(o: Record<string, string | number | boolean>)
 }
 
 export async function finetuneCommand(argv: string[]): Promise<void> {
-  const { options } = parseArgs(argv, FINETUNE_OPTIONS, 'finetune');
-  const config = finetuneConfigFrom(options);
-  const out = (options.out as string) ?? path.join('runs', `finetune-${config.task}${config.init === 'random' ? '-random' : ''}-s${config.trainer.seed}`);
+  const methodOpts = methodOptions(methodArg(argv));
+  const { options } = parseArgs(argv, { ...FINETUNE_OPTIONS, ...methodOpts }, 'finetune');
+  const input = finetuneInputFrom(options, methodOpts);
+  const config = finetuneConfig(input); // every value checked before any work starts
+  const out = (options.out as string) ?? defaultFinetuneDir(config, finetuneIdentity(config));
   const stop = { stop: false };
   process.on('SIGINT', () => {
     if (stop.stop) process.exit(130);

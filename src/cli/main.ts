@@ -17,6 +17,7 @@ import { disposeParams, loadCheckpoint } from '../model/index';
 import { defaultCheckpoint } from '../train/finetune';
 import { PRETRAIN_OPTIONS, pretrainCommand } from './pretrain';
 import { FINETUNE_OPTIONS, finetuneCommand } from './finetune';
+import { methodArg, methodOptions } from './method_options';
 import { PREDICT_OPTIONS, predictCommand } from './predict';
 import { OptionSpec, helpText } from './args';
 
@@ -26,7 +27,7 @@ commands:
   start      the main job: environment report and a short real computation
   env        the environment report (backend, versions, Jupyter kernel)
   pretrain   masked-language-model pre-training on data/pretrain
-  finetune   fine-tuning on a GLUE task (--task SST-2), from the project's pre-trained model
+  finetune   fine-tuning on a task (--task SST-2) from the project's pre-trained model, by a method (--method)
   predict    label and probabilities of a fine-tuned model: predict --checkpoint DIR "text" ["text b"]
 `;
 
@@ -86,7 +87,8 @@ export async function main(argv: string[]): Promise<void> {
   if (!run) throw new Error(`unknown command '${command}'.\n${USAGE}`);
   if (rest.includes('--help') || rest.includes('-h')) {
     const spec = HELP[command];
-    process.stdout.write(spec ? helpText(command, spec[0], spec[1]) : USAGE);
+    const extra = command === 'finetune' || command === 'pretrain' ? methodOptions(methodArg(rest)) : {};
+    process.stdout.write(spec ? helpText(command, spec[0], { ...spec[1], ...extra }) : USAGE);
     return;
   }
   await initBackend({ backend: backendFromArgs(rest) });

@@ -2,9 +2,12 @@
 import * as path from 'path';
 import { PRETRAIN_DEFAULTS, PretrainConfig, pretrain } from '../train/pretrain';
 import { OptionSpec, parseArgs } from './args';
+import { methodArg, methodOptions } from './method_options';
+import { methodNames } from '../adversarial/methods';
 import { disposeParams } from '../model';
 
 export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
+  method: { kind: 'string', help: `training method (default vanilla MLM): ${methodNames().join(', ')} (those that train the MLM objective)` },
   out: { kind: 'string', help: 'output folder (default runs/pretrain-<model>); resumes if it holds a state' },
   model: { kind: 'string', help: 'tiny | mini | small | base (default tiny)' },
   epochs: { kind: 'number', help: 'passes over the corpus' },
@@ -15,7 +18,7 @@ export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
   'warmup-ratio': { kind: 'number', help: 'fraction of steps warming up (default 0.06)' },
   seed: { kind: 'number', help: 'random seed (default 0)' },
   'save-every': { kind: 'number', help: 'save the resumable state every N steps (default 100)' },
-  corpus: { kind: 'string', help: 'folder of .txt files, one sentence per line (default data/pretrain; none = no books)' },
+  corpus: { kind: 'string', help: 'imdb (the IMDB reviews: unsup + train, never dev or test), or a folder of .txt files, one sentence per line (default data/pretrain; none = no books)' },
   'task-text': { kind: 'string', help: 'add these GLUE tasks\' unlabelled training text, e.g. SST-2 or SST-2,CoLA (task-adaptive pre-training)' },
   'limit-lines': { kind: 'number', help: 'read only the first N lines of each book (quick runs)' },
   from: { kind: 'string', help: 'continue from this checkpoint\'s weights (new schedule), e.g. data/checkpoints/advlm-bert-tiny' },
@@ -24,7 +27,9 @@ export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export async function pretrainCommand(argv: string[]): Promise<void> {
-  const { options: o } = parseArgs(argv, PRETRAIN_OPTIONS, 'pretrain');
+  const methodOpts = methodOptions(methodArg(argv));
+  const { options: o } = parseArgs(argv, { ...PRETRAIN_OPTIONS, ...methodOpts }, 'pretrain');
+  const methodConfig = Object.fromEntries(Object.keys(methodOpts).filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
   const d = PRETRAIN_DEFAULTS;
   const config: PretrainConfig = {
     ...d,
@@ -37,6 +42,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     from: o.from as string | undefined,
     tokenizer: o.tokenizer as string | undefined,
     outputVocabulary: (o['output-vocabulary'] as PretrainConfig['outputVocabulary']) ?? d.outputVocabulary,
+    method: { name: (o.method as string) ?? 'vanilla', config: methodConfig },
     trainer: {
       ...d.trainer,
       epochs: (o.epochs as number) ?? d.trainer.epochs,

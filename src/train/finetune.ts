@@ -77,7 +77,7 @@ export function finetuneConfig(input: FinetuneInput): FinetuneConfig {
     ...input,
     task: task.name,
     method: methodSpec(method),
-    maxLength: input.maxLength ?? (task as TaskSpec & { maxLength?: number }).maxLength ?? DEFAULT_MAX_LENGTH,
+    maxLength: input.maxLength ?? task.maxLength ?? DEFAULT_MAX_LENGTH,
     trainer: { ...FINETUNE_DEFAULTS.trainer, ...input.trainer },
   };
   const bad: string[] = [];

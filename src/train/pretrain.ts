@@ -16,7 +16,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { BertTokenizer, MaskVocab, MlmArrays, corpusTokenIds, createRng, loadTokenizer, mlmBatch, mlmBatches, packSequences, readCorpus, shuffled, taskTextDocuments, withRandomTokens } from '../data';
+import { BertTokenizer, MaskVocab, MlmArrays, corpusTokenIds, createRng, loadTokenizer, mlmBatch, mlmBatches, packSequencesCached, readCorpus, shuffled, taskTextDocuments, withRandomTokens } from '../data';
 import { BertConfig, BertParams, OutputVocabulary, countParams, disposeParams, initParams, loadCheckpoint, namedConfig, outputVocabulary, readCheckpointConfig, saveCheckpoint } from '../model';
 import { saveTokenizerFile, tokenizerFileIn } from '../tokenizer';
 import { Method, MethodSpec, methodSpec, resolveMethod } from '../adversarial/methods';
@@ -186,7 +186,7 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
     ...taskTextDocuments(c.taskText ?? [], { limitLines: c.limitLines }),
   ];
   if (docs.length === 0) throw new Error("nothing to pre-train on: give a corpus folder, or task text with corpusDir 'none'");
-  const sequences = packSequences(tok, docs, { maxLength: c.maxLength });
+  const sequences = packSequencesCached(tok, docs, { maxLength: c.maxLength, log: console.log });
   const order = shuffled(sequences, createRng(12345)); // fixed split, whatever the training seed
   const nDev = Math.max(1, Math.round(order.length * c.devFraction));
   const dev = order.slice(0, nDev);

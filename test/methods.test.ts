@@ -1,0 +1,291 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import {
+  BertParams, GradientSum, MlmBatch, TaskBatch, batchLoss, classifierLogits, countPasses, disposeModelBatch, disposeParams, embedTokens,
+  embeddingOutput, encode, encodeLayers, initParams, lossAndGradients, loadCheckpoint, namedParams, saveCheckpoint,
+} from '../src/model';
+import { gaussianNoise, methodFromJson, methodNames, resolveMethod, vanilla } from '../src/adversarial/methods';
+import { finetune, finetuneConfig } from '../src/train/finetune';
+import { evaluate } from '../src/train/evaluate';
+import { PRETRAIN_DEFAULTS, pretrain } from '../src/train/pretrain';
+import { canonicalJson, identityDifferences, runIdentity } from '../src/train/run_identity';
+import { getTask, loadTask, loadTokenizer } from '../src/data';
+import { main } from '../src/cli/main';
+import { TINY_CONFIGS, backend, checkGradient, expectNoLeak, maxAbsDiff, tinyModel } from './helpers';
+
+function taskBatch(B = 3, T = 6, numLabels = 2): TaskBatch {
+  const ids = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t < T - b ? 2 + ((b * 7 + t * 3) % 40) : 0)));
+  return {
+    kind: 'task',
+    inputIds: tf.tensor2d(ids, [B, T], 'int32'),
+    tokenTypeIds: tf.zeros([B, T], 'int32') as tf.Tensor2D,
+    attentionMask: tf.tensor2d(ids.map((r) => r.map((v) => (v ? 1 : 0))), [B, T], 'float32'),
+    labels: numLabels === 1 ? tf.tensor1d([0.5, 2, 4.5].slice(0, B)) : tf.tensor1d(Array.from({ length: B }, (_, b) => b % numLabels), 'int32'),
+  };
+}
+
+function mlmBatch(): MlmBatch {
+  const b = taskBatch();
+  b.labels.dispose();
+  return { ...b, kind: 'mlm', positions: tf.tensor1d([1, 3, 7], 'int32'), targets: tf.tensor1d([5, 9, 11], 'int32') };
+}
+
+test('one road: logits from ids and from given embeddings agree; encodeLayers splits the encoder anywhere', async () => {
+  await backend();
+  const p = tinyModel({ mlm: false });
+  const b = taskBatch();
+  await expectNoLeak(() => {
+    tf.tidy(() => {
+      const direct = classifierLogits(p, b); // [B, C]
+      const viaEmbeds = classifierLogits(p, b, { embeds: embedTokens(p, b.inputIds) });
+      assert.equal(maxAbsDiff(direct, viaEmbeds), 0);
+      const byHand = encode(p, b.inputIds, { tokenTypeIds: b.tokenTypeIds, attentionMask: b.attentionMask }).hidden; // [B, T, D]
+      const h0 = embeddingOutput(p, embedTokens(p, b.inputIds), { tokenTypeIds: b.tokenTypeIds });
+      const h1 = encodeLayers(p, h0, { from: 0, to: 1, attentionMask: b.attentionMask }).hidden;
+      const h2 = encodeLayers(p, h1, { from: 1, attentionMask: b.attentionMask }).hidden;
+      assert.ok(maxAbsDiff(byHand, h2) < 1e-6);
+    });
+  }, 'the forward functions');
+  assert.throws(() => classifierLogits(p, b, { embeds: tf.zeros([3, 5, 16]) }), /embeds must be \[3, 6, 16\]/);
+  assert.throws(() => encodeLayers(p, tf.zeros([1, 2, 16]), { from: 2, to: 1 }), /0 <= from <= to <= 2/);
+  disposeModelBatch(b);
+  disposeParams(p);
+});
+
+test('passes are counted: a full forward-backward, a partial one, and what each backward was for', async () => {
+  await backend();
+  const p = tinyModel();
+  const b = taskBatch();
+  const named = namedParams(p);
+  const { passes } = countPasses(() => {
+    const r = lossAndGradients(named, () => batchLoss(p, b));
+    tf.dispose([r.loss, ...r.grads.values()]);
+  });
+  assert.deepEqual(passes, { forward: 1, partialForward: 0, backward: 1, partialBackward: 0, paramBackward: 1, inputBackward: 0 });
+  const X = embedTokens(p, b.inputIds);
+  const partial = countPasses(() => {
+    const r = lossAndGradients([], () => tf.sum(encodeLayers(p, embeddingOutput(p, X), { to: 1 }).hidden) as tf.Scalar, [X]);
+    tf.dispose([r.loss, ...r.inputGrads]);
+  }).passes;
+  assert.deepEqual(partial, { forward: 0, partialForward: 1, backward: 0, partialBackward: 1, paramBackward: 0, inputBackward: 1 });
+  tf.dispose([X]);
+  disposeModelBatch(b);
+  disposeParams(p);
+});
+
+test('gradients to delta and to the parameters come from one backward pass and match separate ones', async () => {
+  await backend();
+  const p = tinyModel();
+  const b = taskBatch();
+  const named = namedParams(p);
+  const X = embedTokens(p, b.inputIds); // [B, T, D]
+  const delta = tf.mul(tf.randomNormal(X.shape, 0, 1, 'float32', 3), 0.05); // [B, T, D]
+  const lossAt = (d: tf.Tensor) => batchLoss(p, b, { embeds: tf.add(embedTokens(p, b.inputIds), d) });
+  await expectNoLeak(() => {
+    const both = lossAndGradients(named, () => lossAt(delta), [delta]);
+    const deltaOnly = tf.grad((d: tf.Tensor) => lossAt(d))(delta);
+    const paramsOnly = tf.variableGrads(() => lossAt(delta), named.map(([, v]) => v));
+    assert.ok(maxAbsDiff(both.inputGrads[0], deltaOnly) < 1e-7);
+    for (const [name, v] of named) {
+      const g = both.grads.get(name);
+      assert.ok(g, `gradient of ${name}`);
+      assert.ok(maxAbsDiff(g!, paramsOnly.grads[v.name]) < 1e-7, name);
+    }
+    checkGradient(lossAt, delta, both.inputGrads[0], { h: 1e-2 });
+    tf.dispose([both.loss, ...both.grads.values(), ...both.inputGrads, deltaOnly, paramsOnly.value, ...Object.values(paramsOnly.grads)]);
+  }, 'lossAndGradients');
+  tf.dispose([X, delta]);
+  disposeModelBatch(b);
+  disposeParams(p);
+});
+
+test('GradientSum: the scaled sum of K passes equals the mean of the per-pass gradients, without leaks', async () => {
+  await backend();
+  const p = tinyModel();
+  const b = taskBatch();
+  const named = namedParams(p);
+  const K = 3;
+  const deltas = Array.from({ length: K }, (_, k) => tf.mul(tf.randomNormal([3, 6, 16], 0, 1, 'float32', 10 + k), 0.1));
+  const gradsAt = (d: tf.Tensor) => {
+    const r = lossAndGradients(named, () => batchLoss(p, b, { embeds: tf.add(embedTokens(p, b.inputIds), d) }));
+    r.loss.dispose();
+    return r.grads;
+  };
+  const one = deltas.map(gradsAt);
+  const name = 'bert.encoder.layer.0.attention.self.query.weight';
+  const mean = tf.div(tf.addN(one.map((g) => g.get(name)!)), K);
+  await expectNoLeak(() => {
+    const sum = new GradientSum();
+    for (const d of deltas) sum.add(gradsAt(d), 1 / K);
+    const out = sum.take();
+    assert.ok(maxAbsDiff(out.get(name)!, mean) < 1e-7);
+    assert.equal(out.size, one[0].size);
+    tf.dispose([...out.values()]);
+    sum.dispose();
+  }, 'GradientSum');
+  tf.dispose([mean, ...deltas, ...one.flatMap((g) => [...g.values()])]);
+  disposeModelBatch(b);
+  disposeParams(p);
+});
+
+test('the method registry rebuilds methods from JSON and rejects unknown names, options and bad values', () => {
+  assert.ok(methodNames().includes('vanilla') && methodNames().includes('gaussian-noise'));
+  const m = gaussianNoise({ sigma: 0.2 });
+  const again = methodFromJson(m.name, JSON.parse(JSON.stringify(m.config)));
+  assert.equal(canonicalJson(again.config), canonicalJson(m.config));
+  assert.deepEqual(resolveMethod(undefined).name, 'vanilla');
+  assert.deepEqual(resolveMethod({ name: 'gaussian-noise' }).config, { sigma: 0.01 });
+  assert.throws(() => methodFromJson('freelb-typo'), /unknown method 'freelb-typo'; known methods: .*vanilla/);
+  assert.throws(() => methodFromJson('gaussian-noise', { sgima: 1 }), /method 'gaussian-noise' has no option 'sgima'; its options are sigma/);
+  assert.throws(() => gaussianNoise({ sigma: -1 }), /option sigma must be >= 0, got -1/);
+  assert.throws(() => gaussianNoise({ sigma: 'big' as unknown as number }), /option sigma must be a finite number/);
+  assert.throws(() => vanilla({ K: 3 } as never), /method 'vanilla' has no option 'K'; it takes no options/);
+});
+
+function methodSteps(p: BertParams, method = vanilla(), objective: 'task' | 'mlm' = 'task') {
+  return method.makeStep({ params: p, objective, taskKind: 'classification' });
+}
+
+test('vanilla and gaussian noise: one forward and one full backward per step, per-step metrics, no leaks over several steps', async () => {
+  await backend();
+  for (const objective of ['task', 'mlm'] as const) {
+    const p = tinyModel(objective === 'mlm' ? { mlm: true } : {});
+    for (const method of [vanilla(), gaussianNoise({ sigma: 0.05 })]) {
+      const step = methodSteps(p, method, objective);
+      await expectNoLeak(() => {
+        for (let s = 0; s < 3; s++) {
+          const b = objective === 'mlm' ? mlmBatch() : taskBatch();
+          const { result, passes } = countPasses(() => step.step(b, { step: s, epoch: 0, seed: s, replay: 0 }));
+          assert.deepEqual(passes, { forward: 1, partialForward: 0, backward: 1, partialBackward: 0, paramBackward: 1, inputBackward: 0 }, `${method.name} ${objective}`);
+          assert.ok(Number.isFinite(result.loss.dataSync()[0]));
+          if (method.name === 'gaussian-noise') assert.ok(result.metrics.deltaNorm.dataSync()[0] > 0);
+          tf.dispose([result.loss, ...result.grads.values(), ...Object.values(result.metrics)]);
+          disposeModelBatch(b);
+        }
+      }, `${method.name} on ${objective}`);
+      step.dispose();
+    }
+    disposeParams(p);
+  }
+});
+
+test('gaussian noise with sigma 0 is exactly plain training', async () => {
+  await backend();
+  const p = tinyModel();
+  const b = taskBatch();
+  const info = { step: 0, epoch: 0, seed: 5, replay: 0 };
+  const a = methodSteps(p, vanilla()).step(b, info);
+  const g = methodSteps(p, gaussianNoise({ sigma: 0 })).step(b, info);
+  assert.equal(a.loss.dataSync()[0], g.loss.dataSync()[0]);
+  for (const [name, t] of a.grads) assert.equal(maxAbsDiff(t, g.grads.get(name)!), 0, name);
+  tf.dispose([a.loss, g.loss, ...a.grads.values(), ...g.grads.values(), ...Object.values(g.metrics)]);
+  disposeModelBatch(b);
+  disposeParams(p);
+});
+
+test('run identities: canonical (key order and undefined do not matter), and differences are named', () => {
+  const a = runIdentity({ b: 1, a: { y: 2, x: [1, 2] }, c: undefined });
+  const b = runIdentity({ a: { x: [1, 2], y: 2 }, b: 1 });
+  assert.equal(a.id, b.id);
+  assert.notEqual(a.id, runIdentity({ a: { x: [1, 2], y: 3 }, b: 1 }).id);
+  assert.deepEqual(identityDifferences({ method: { name: 'vanilla' }, seed: 0 }, { method: { name: 'gaussian-noise' }, seed: 0 }), ['method.name: was "vanilla", now "gaussian-noise"']);
+});
+
+/** A small BERT-vocabulary checkpoint (hidden 8) saved to a temporary folder. */
+async function tinyCheckpoint(dir: string): Promise<string> {
+  const p = initParams({ ...TINY_CONFIGS.micro, vocabSize: loadTokenizer().vocabSize, maxPositions: 64 }, { mlm: true, seed: 3 });
+  const out = path.join(dir, 'ckpt');
+  await saveCheckpoint(p, out);
+  disposeParams(p);
+  return out;
+}
+
+const quiet = { mode: 'silent' as const };
+
+test('a registered method fine-tunes and pre-trains through the one trainer, with its per-step metrics in the run record', async () => {
+  await backend();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-methods-'));
+  process.env.ADVLM_RUNS_FILE = path.join(dir, 'runs.jsonl');
+  const ckpt = await tinyCheckpoint(dir);
+  const before = tf.memory().numTensors;
+  const ft = await finetune(
+    { task: 'SST-2', checkpoint: ckpt, method: gaussianNoise({ sigma: 0.02 }), maxLength: 24, batchSize: 16, limitTrain: 48, limitDev: 16, trainer: { epochs: 1 } },
+    { progress: quiet },
+  );
+  assert.equal(ft.record.method, 'gaussian-noise');
+  assert.equal(ft.record.steps!.deltaNorm.length, 3);
+  assert.equal(ft.record.steps!.gradNorm.length, 3);
+  assert.ok(ft.record.epochs[0].metrics!.deltaNorm > 0);
+  assert.deepEqual((ft.record.identity!.fields as { method: unknown }).method, { name: 'gaussian-noise', config: { sigma: 0.02 } });
+  disposeParams(ft.params);
+  const pt = await pretrain(path.join(dir, 'pt'), {
+    ...PRETRAIN_DEFAULTS, from: ckpt, method: 'gaussian-noise', maxLength: 32, batchSize: 8, limitLines: 12, devFraction: 0.1, trainer: { ...PRETRAIN_DEFAULTS.trainer, epochs: 1, maxSteps: 2 },
+  });
+  const rec = JSON.parse(fs.readFileSync(process.env.ADVLM_RUNS_FILE, 'utf8').trim().split('\n').pop()!);
+  assert.equal(rec.command, 'pretrain');
+  assert.equal(rec.method, 'gaussian-noise');
+  assert.equal(rec.steps.deltaNorm.length, 2);
+  disposeParams(pt.params);
+  assert.equal(tf.memory().numTensors, before, 'fine-tuning and pre-training leave no tensors behind');
+  await assert.rejects(pretrain(path.join(dir, 'pt3'), { ...PRETRAIN_DEFAULTS, batchSize: 0 }), /batchSize must be a positive integer, got 0/);
+  delete process.env.ADVLM_RUNS_FILE;
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('a resumed fine-tuning run keeps its best epoch: saved model, reported epoch and returned weights agree', async () => {
+  await backend();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-best-'));
+  process.env.ADVLM_RUNS_FILE = path.join(dir, 'runs.jsonl');
+  const ckpt = await tinyCheckpoint(dir);
+  const config = { task: 'SST-2', checkpoint: ckpt, maxLength: 24, batchSize: 8, limitTrain: 48, limitDev: 48, trainer: { epochs: 4, lr: 3e-2, warmupRatio: 0 } };
+  // an uninterrupted run, for reference: its best epoch must not be its last, or the test proves nothing
+  const ref = await finetune(config, { outDir: path.join(dir, 'ref'), progress: quiet });
+  const lastEpoch = ref.train.epochs.length;
+  assert.notEqual(ref.best.epoch, lastEpoch, `dev accuracy per epoch ${ref.train.epochs.map((e) => e.dev?.accuracy)}: pick settings whose best epoch is not the last`);
+  // the same run stopped right after its best epoch's evaluation, then resumed
+  const out = path.join(dir, 'ft');
+  const stepsPerEpoch = 6;
+  let calls = 0;
+  const stopAfterBest = { get stop() { return ++calls === ref.best.epoch * stepsPerEpoch + 1; }, set stop(_v: boolean) {} };
+  const first = await finetune(config, { outDir: out, stopFlag: stopAfterBest, progress: quiet });
+  assert.ok(first.train.stopped);
+  disposeParams(first.params);
+  const resumed = await finetune(config, { outDir: out, progress: quiet });
+  assert.equal(resumed.best.epoch, ref.best.epoch);
+  assert.deepEqual(resumed.best.metrics, ref.best.metrics);
+  // the saved model is the best epoch's, and so are the returned weights
+  const saved = loadCheckpoint(out, { numLabels: 2, mlm: false });
+  assert.equal((saved.hfConfig.advlm as { bestEpoch: number }).bestEpoch, ref.best.epoch);
+  for (const [[name, a], [, b]] of namedParams(resumed.params).map((x, i) => [x, namedParams(saved.params)[i]] as const)) assert.equal(maxAbsDiff(a, b), 0, name);
+  const dev = loadTask('SST-2', 'dev', { limit: 48 });
+  const again = await evaluate(resumed.params, loadTokenizer(), dev, getTask('SST-2'), { maxLength: 24 });
+  assert.equal(again.metrics.accuracy, ref.best.metrics.accuracy);
+  for (const [[, a], [, b]] of namedParams(ref.params).map((x, i) => [x, namedParams(resumed.params)[i]] as const)) assert.ok(maxAbsDiff(a, b) < 1e-5);
+  // a resume with another method is an error that names the difference
+  const other = path.join(dir, 'other');
+  const s2 = await finetune(config, { outDir: other, stopFlag: { stop: true }, progress: quiet });
+  disposeParams(s2.params);
+  await assert.rejects(
+    finetune({ ...config, method: gaussianNoise({ sigma: 0.1 }) }, { outDir: other, progress: quiet }),
+    /cannot resume from .*other\/resume: it belongs to another run \(method\.config\.sigma: was unset, now 0\.1; method\.name: was "vanilla", now "gaussian-noise"\)/,
+  );
+  disposeParams(saved.params);
+  disposeParams(ref.params);
+  disposeParams(resumed.params);
+  delete process.env.ADVLM_RUNS_FILE;
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('bad settings fail before any work, with the cause: the library and the command line', async () => {
+  assert.throws(() => finetuneConfig({ task: 'SST-2', trainer: { epochs: -1 } }), /epochs must be a positive integer, got -1/);
+  assert.throws(() => finetuneConfig({ task: 'SST-2', batchSize: 0 }), /batchSize must be a positive integer, got 0/);
+  assert.throws(() => finetuneConfig({ task: 'SST-3' }), /unknown task 'SST-3'/);
+  assert.throws(() => finetuneConfig({ task: 'SST-2', method: 'pgd-typo' }), /unknown method 'pgd-typo'/);
+  await assert.rejects(main(['finetune', '--task', 'SST-2', '--epochs', '-1', '--backend', 'cpu']), /epochs must be a positive integer, got -1/);
+  await assert.rejects(main(['finetune', '--task', 'SST-2', '--method', 'nope', '--backend', 'cpu']), /unknown method 'nope'; known methods: vanilla, gaussian-noise/);
+  await assert.rejects(main(['finetune', '--task', 'SST-2', '--method', 'gaussian-noise', '--sigma', '-2', '--backend', 'cpu']), /option sigma must be >= 0, got -2/);
+});
