@@ -6,3 +6,4 @@ export * from './method';
 export * from './registry';
 export { vanilla } from './vanilla';
 export { gaussianNoise, GaussianNoiseConfig } from './gaussian_noise';
+export { pgd, pgdAscent, pgdStep, PgdConfig, PgdAscentOptions, PgdAscentResult, PGD_DEFAULTS } from './pgd_madry_2018';
