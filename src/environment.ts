@@ -7,18 +7,9 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { backendReport } from './backend';
+import { projectRoot } from './paths';
 
-/** The project root: the folder holding advlm's package.json (works from src/ under tsx and tslab). */
-export function projectRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'advlm') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`advlm's package.json not found above ${__dirname}`);
-    dir = up;
-  }
-}
+export { projectRoot } from './paths';
 
 function packageVersion(name: string): string {
   try {

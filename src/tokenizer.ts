@@ -24,7 +24,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { projectRoot } from './environment';
+import { projectRoot } from './paths';
 import { writeFileAtomic } from './util/atomic';
 
 /** Options of `encode` / `encodeBatch`. */

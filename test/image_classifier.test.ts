@@ -3,17 +3,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import { digitsTensors, loadDigits, selectDigits, splitDigits } from '../src/data/digits';
-import {
-  disposeImageClassifier,
-  imageClassifierAccuracy,
-  imageClassifierLogits,
-  imageClassifierLoss,
-  imageClassifierVariables,
-  imageFgsmExamples,
-  initImageClassifier,
-  predictImageClasses,
-  trainImageClassifier,
-} from '../src/model/image_classifier';
+import { disposeImageClassifier, imageClassifierLogits, imageClassifierLoss, imageClassifierVariables, initImageClassifier, predictImageClasses } from '../src/model/image_classifier';
+import { imageClassifierAccuracy, trainImageClassifier } from '../src/train/image_classifier';
+import { imageFgsmExamples } from '../src/adversarial/image_fgsm';
 
 const { train, test: testSet } = splitDigits(loadDigits(), { seed: 0 });
 

@@ -14,6 +14,7 @@
  * divides by zero. All random functions take a seed.
  */
 import * as tf from '@tensorflow/tfjs';
+import { deriveSeed } from '../seeds';
 
 /** Lower bound on every norm that is divided by. */
 export const NORM_CLAMP = 1e-8;
@@ -64,12 +65,9 @@ function normForBroadcast(x: tf.Tensor, norm: NormType): tf.Tensor {
   return perExampleNorm(x, norm).reshape([x.shape[0], ...new Array(x.rank - 1).fill(1)]); // [B, 1, 1]
 }
 
-/**
- * N(mean, std^2) samples reproducible from any integer seed. tf.randomNormal (tfjs 4.22) treats
- * seed 0 as "no seed" and falls back to Math.random, so seeds are shifted by 0.5 before use.
- */
+/** N(mean, std^2) samples reproducible from any seed (0 included: see src/seeds.ts). */
 export function seededRandomNormal(shape: number[], mean: number, std: number, seed: number): tf.Tensor {
-  return tf.randomNormal(shape, mean, std, 'float32', seed + 0.5); // shape
+  return tf.randomNormal(shape, mean, std, 'float32', deriveSeed(seed, 'normal')); // shape
 }
 
 export type DeltaInit =
@@ -99,13 +97,13 @@ export function initDelta(shape: number[], init: DeltaInit, options: { mask?: tf
         delta = tf.zeros(shape); // [B, T, D]
         break;
       case 'uniform':
-        delta = tf.randomUniform(shape, -init.mag, init.mag, 'float32', seed); // [B, T, D]
+        delta = tf.randomUniform(shape, -init.mag, init.mag, 'float32', deriveSeed(seed, 'uniform')); // [B, T, D]
         break;
       case 'gaussian':
         delta = seededRandomNormal(shape, 0, init.sigma, seed); // [B, T, D]
         break;
       case 'freelb-l2': {
-        const u = tf.randomUniform(shape, -1, 1, 'float32', seed); // [B, T, D]
+        const u = tf.randomUniform(shape, -1, 1, 'float32', deriveSeed(seed, 'uniform')); // [B, T, D]
         const B = shape[0];
         const perToken = shape.slice(2).reduce((a, b) => a * b, 1); // D
         const lengths = mask

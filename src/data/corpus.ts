@@ -12,7 +12,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { projectRoot } from '../environment';
+import { projectRoot } from '../paths';
 import type { BertTokenizer } from '../tokenizer';
 import { IMDB_CORPUS, imdbPretrainDocuments } from './imdb';
 

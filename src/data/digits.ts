@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { seededRandom } from './rng';
 import * as zlib from 'zlib';
-import { projectRoot } from '../environment';
+import { projectRoot } from '../paths';
 
 export const DIGITS = {
   /** Relative to the project root. */

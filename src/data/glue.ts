@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { projectRoot } from '../environment';
+import { projectRoot } from '../paths';
 import { imdbSplit } from './imdb';
 import { getTask, splitFile, TaskSpec } from './tasks';
 

@@ -18,7 +18,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { projectRoot } from '../environment';
+import { projectRoot } from '../paths';
 import type { CorpusDocument } from './corpus';
 import type { Example } from './glue';
 import { createRng, shuffled } from './rng';

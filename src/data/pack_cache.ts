@@ -21,7 +21,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { projectRoot } from '../environment';
+import { projectRoot } from '../paths';
 import type { BertTokenizer } from '../tokenizer';
 import { writeFileAtomic } from '../util/atomic';
 import { CorpusDocument, PACK_DEFAULTS, PackOptions, packSequences } from './corpus';

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BertConfig, validateConfig } from './config';
+import { deriveSeed } from '../seeds';
 
 export interface Linear {
   weight: tf.Variable; // [out, in]
@@ -128,19 +129,12 @@ function buildParams(
   return p;
 }
 
-/** A small deterministic hash of a string, to derive one seed per tensor from the model seed. */
-function hashSeed(seed: number, name: string): number {
-  let h = (seed * 2654435761) >>> 0;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
-  return (h % 2147483646) + 1; // never 0: tf.truncatedNormal treats seed 0 as 'unseeded'
-}
-
 /** The initial value BERT uses for a tensor: N(0, initializerRange^2) for matrices and embeddings,
  *  ones for LayerNorm gains, zeros for biases. */
 export function bertInitialValue(config: BertConfig, seed: number, name: string, shape: number[]): tf.Tensor {
   if (name.endsWith('LayerNorm.weight')) return tf.ones(shape);
   if (name.endsWith('.bias')) return tf.zeros(shape);
-  return tf.truncatedNormal(shape, 0, config.initializerRange, 'float32', hashSeed(seed, name));
+  return tf.truncatedNormal(shape, 0, config.initializerRange, 'float32', deriveSeed(seed, name));
 }
 
 /** New randomly initialised parameters (seeded). */

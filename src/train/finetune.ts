@@ -17,7 +17,7 @@ import { BertTokenizer, Example, TaskSpec, batches, getTask, loadTask, makeBatch
 import { loadTokenizer, saveTokenizerFile, tokenizerFileIn } from '../tokenizer';
 import { BertParams, disposeParams, initParams, loadCheckpoint, namedParams, readCheckpointConfig, saveCheckpoint } from '../model';
 import { Method, MethodSpec, TrainBatch, methodSpec, resolveMethod } from '../adversarial/methods';
-import { projectRoot } from '../environment';
+import { projectRoot } from '../paths';
 import { evaluate } from './evaluate';
 import { appendRunRecord, newRunRecord, RunRecord } from './run_record';
 import { RunIdentity, checkpointDigest, runIdentity, shortId } from './run_identity';

@@ -6,7 +6,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { appendLine } from '../util/atomic';
 import { backendReport } from '../backend';
-import { environmentInfo, projectRoot } from '../environment';
+import { environmentInfo } from '../environment';
+import { projectRoot } from '../paths';
 
 export interface EpochRecord {
   epoch: number;

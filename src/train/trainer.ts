@@ -19,6 +19,7 @@ import { ADAMW_DEFAULTS, AdamWConfig, AdamWState, adamWStep, clipGlobalNorm, dis
 import type { MethodStep, StepInfo, StepResult, TrainBatch } from '../adversarial/method';
 import { LossAndGrads, disposeGrads } from '../model/gradients';
 import { RunIdentity, identityDifferences } from './run_identity';
+import { stepSeed } from '../seeds';
 import { createProgress, ProgressOptions } from './progress';
 import { EpochRecord } from './run_record';
 import { linearWarmupDecay } from './schedule';
@@ -338,10 +339,6 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
   };
 }
 
-/** The seed of a step's randomness: distinct for every (run seed, step). */
-export function stepSeed(seed: number, step: number): number {
-  return seed * 1000003 + step;
-}
 
 /** Reads the loss and every metric of a step, disposing them; a NaN or infinite term stops the run with its name. */
 async function readTerms(r: StepResult, step: number, method: string): Promise<Record<string, number>> {
