@@ -8,3 +8,4 @@ export { vanilla } from './vanilla';
 export { gaussianNoise, GaussianNoiseConfig } from './gaussian_noise';
 export { pgd, pgdAscent, pgdStep, PgdConfig, PgdAscentOptions, PgdAscentResult, PGD_DEFAULTS } from './pgd_madry_2018';
 export { freelb, freelbStep, FreeLBConfig, FREELB_DEFAULTS } from './freelb_zhu_2020';
+export { freeat, freeatReplay, fitCarriedDelta, FreeATConfig, FREEAT_DEFAULTS } from './freeat_shafahi_2019';
