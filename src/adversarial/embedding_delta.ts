@@ -102,9 +102,3 @@ export function symmetricKl(clean: tf.Tensor2D, adv: tf.Tensor2D): tf.Scalar {
     return tf.mul(tf.mean(perRow), 0.5) as tf.Scalar; // []
   });
 }
-
-/** A seed derived from a step's seed and a sub-index (FreeAT's replays), distinct from neighbouring steps' seeds. */
-export function subSeed(seed: number, k: number): number {
-  if (k === 0) return seed;
-  return (Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + Math.imul(k, 0x165667b1)) >>> 0;
-}

@@ -41,7 +41,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BertParams, ModelBatch, NamedVariables, lossAndGradients, namedParams } from '../model';
-import { ascendAndProject, lossAtDelta, meanDeltaNorm, perturbableMask, referenceInit, subSeed } from './embedding_delta';
+import { deriveSeed } from '../seeds';
+import { ascendAndProject, lossAtDelta, meanDeltaNorm, perturbableMask, referenceInit } from './embedding_delta';
 import type { MethodStep, StepResult } from './method';
 import { NormType, applyMask, initDelta } from './perturbation';
 import { defineMethod } from './registry';
@@ -112,6 +113,11 @@ export function freeatReplay(
   }
 }
 
+/** The dropout seed of replay r of a minibatch: new masks every replay (as the reference code), replay 0 uses the step's seed. */
+export function replaySeed(seed: number, replay: number): number {
+  return replay === 0 ? seed : deriveSeed(seed, 'freeat-replay', replay);
+}
+
 export const freeat = defineMethod<FreeATConfig>({
   name: 'freeat',
   summary: 'FreeAT: each minibatch replayed m times, one backward per replay updates both the parameters and the carried perturbation',
@@ -154,7 +160,7 @@ export const freeat = defineMethod<FreeATConfig>({
       step: (batch, info) => {
         const delta = startDelta(batch, info.seed, info.replay); // [B, T, D]
         try {
-          const { result, next } = freeatReplay(p, named, batch, delta, config, { seed: subSeed(info.seed, info.replay) });
+          const { result, next } = freeatReplay(p, named, batch, delta, config, { seed: replaySeed(info.seed, info.replay) });
           carried?.dispose();
           carried = next;
           return result;
