@@ -9,3 +9,6 @@ export { gaussianNoise, GaussianNoiseConfig } from './gaussian_noise';
 export { pgd, pgdAscent, pgdStep, PgdConfig, PgdAscentOptions, PgdAscentResult, PGD_DEFAULTS } from './pgd_madry_2018';
 export { freelb, freelbStep, FreeLBConfig, FREELB_DEFAULTS } from './freelb_zhu_2020';
 export { freeat, freeatReplay, fitCarriedDelta, FreeATConfig, FREEAT_DEFAULTS } from './freeat_shafahi_2019';
+export { yopo, yopoStep, firstLayer, YopoConfig, YopoStepOptions, YOPO_DEFAULTS } from './yopo_zhang_2019';
+export { alum, alumStep, AlumConfig, AlumStepOptions, ALUM_DEFAULTS } from './alum_liu_2020';
+export { smartSymmetricKl, smartAdversarialTerm, ascentObjective } from './smart_loss';

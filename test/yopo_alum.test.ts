@@ -1,0 +1,318 @@
+/**
+ * YOPO (Zhang et al., NeurIPS 2019) and ALUM (Liu et al. 2020) with SMART's adversarial loss
+ * (Jiang et al., ACL 2020): the loss and its detached gradients, the steps' pass counts, leaks over
+ * several steps, end-to-end runs through finetune and pretrain, and parity with an independent
+ * PyTorch implementation (test/fixtures/make_yopo_alum_fixture.py).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import {
+  BertParams, MlmBatch, TaskBatch, batchLogits, countPasses, disposeModelBatch, disposeParams, embedTokens, initParams, lossAndGradients,
+  loadCheckpoint, namedParams, saveCheckpoint,
+} from '../src/model';
+import { ALUM_DEFAULTS, Method, YOPO_DEFAULTS, alum, alumStep, ascentObjective, methodFromJson, smartSymmetricKl, vanilla, yopo, yopoStep } from '../src/adversarial/methods';
+import { finetune } from '../src/train/finetune';
+import { PRETRAIN_DEFAULTS, pretrain } from '../src/train/pretrain';
+import { loadTokenizer } from '../src/data';
+import { TINY_CONFIGS, backend, checkGradient, expectNoLeak, maxAbsDiff, tinyModel } from './helpers';
+
+function taskBatch(B = 3, T = 6, numLabels = 2): TaskBatch {
+  const ids = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t < T - b ? 2 + ((b * 7 + t * 3) % 40) : 0)));
+  return {
+    kind: 'task',
+    inputIds: tf.tensor2d(ids, [B, T], 'int32'),
+    tokenTypeIds: tf.zeros([B, T], 'int32') as tf.Tensor2D,
+    attentionMask: tf.tensor2d(ids.map((r) => r.map((v) => (v ? 1 : 0))), [B, T], 'float32'),
+    labels: numLabels === 1 ? tf.tensor1d([0.5, 2, 4.5].slice(0, B)) : tf.tensor1d(Array.from({ length: B }, (_, b) => b % numLabels), 'int32'),
+  };
+}
+
+function mlmBatch(withOutputIds = false): MlmBatch {
+  const b = taskBatch();
+  b.labels.dispose();
+  const out: MlmBatch = { ...b, kind: 'mlm', positions: tf.tensor1d([1, 3, 7], 'int32'), targets: tf.tensor1d([5, 9, 11], 'int32') };
+  if (withOutputIds) {
+    out.outputIds = tf.tensor1d([0, 3, 5, 7, 9, 11, 13, 20, 30, 41, 42, 43], 'int32');
+    out.targets.dispose();
+    out.targets = tf.tensor1d([2, 4, 5], 'int32'); // columns of the output vocabulary
+  }
+  return out;
+}
+
+const info = (s = 0, seed = 11) => ({ step: s, epoch: 0, seed, replay: 0 });
+
+function disposeResult(r: { loss: tf.Scalar; grads: Map<string, tf.Tensor>; metrics: Record<string, tf.Scalar> }): void {
+  tf.dispose([r.loss, ...r.grads.values(), ...Object.values(r.metrics)]);
+}
+
+function stepOf(p: BertParams, method: Method, objective: 'task' | 'mlm' = 'task', taskKind: 'classification' | 'regression' = 'classification') {
+  return method.makeStep({ params: p, objective, taskKind });
+}
+
+const num = (t: tf.Tensor) => t.dataSync()[0];
+
+// ----------------------------------------------------------------------------- SMART's loss
+
+test('the symmetric KL: zero for equal outputs, positive otherwise, with the detached gradients (finite differences)', async () => {
+  await backend();
+  const zc = tf.tensor2d([[0.3, -1.2, 2.0], [1.5, 0.1, -0.4], [0, 0, 0], [-2, 1, 0.5]]); // [4, 3]
+  const za = tf.tensor2d([[0.1, -0.7, 1.6], [1.0, 0.9, -0.2], [0.2, -0.3, 0.4], [-1.5, 1.2, 0.1]]); // [4, 3]
+  await expectNoLeak(() => {
+    const same = smartSymmetricKl(zc, zc);
+    const differ = smartSymmetricKl(zc, za);
+    assert.equal(num(same), 0);
+    assert.ok(num(differ) > 0);
+    tf.dispose([same, differ]);
+    const [gc, ga] = tf.grads((a: tf.Tensor, b: tf.Tensor) => smartSymmetricKl(a as tf.Tensor2D, b as tf.Tensor2D))([zc, za]);
+    // with p_a frozen, KL(p_a || softmax(z_c)) has d/dz_c = the first gradient; with p_c frozen, KL(p_c || softmax(z_a)) the second
+    const pa = tf.softmax(za); // [4, 3]
+    const pc = tf.softmax(zc); // [4, 3]
+    const klFrom = (q: tf.Tensor) => (x: tf.Tensor) => tf.tidy(() => tf.div(tf.sum(tf.mul(q, tf.sub(tf.log(q), tf.logSoftmax(x)))), 4) as tf.Scalar);
+    checkGradient(klFrom(pa), zc, gc, { h: 1e-2, tol: 1e-2 });
+    checkGradient(klFrom(pc), za, ga, { h: 1e-2, tol: 1e-2 });
+    // and they are not the gradient of the value: that would also differentiate the frozen sides
+    const [fc] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.sub(tf.softmax(za), tf.softmax(a)), tf.sub(tf.logSoftmax(za), tf.logSoftmax(a)))).div(4) as tf.Scalar)([zc]);
+    assert.ok(maxAbsDiff(fc, gc) > 1e-3);
+    tf.dispose([gc, ga, pa, pc, fc]);
+  }, 'the symmetric KL');
+  assert.throws(() => smartSymmetricKl(zc, tf.zeros([4, 2]) as tf.Tensor2D), /smartSymmetricKl: clean and adversarial logits must both be \[N, C\]/);
+  tf.dispose([zc, za]);
+});
+
+test('ALUM: KL_sym is exactly zero at delta = 0 with the dropout masks replayed, positive otherwise; fresh masks make it positive', async () => {
+  await backend();
+  const p = tinyModel();
+  assert.ok(p.config.hiddenDropout > 0, 'the test needs dropout on');
+  const b = taskBatch();
+  const adv = (config: Partial<typeof ALUM_DEFAULTS>) => {
+    const r = stepOf(p, alum(config)).step(b, info());
+    const v = num(r.metrics.advTerm);
+    disposeResult(r);
+    return v;
+  };
+  assert.equal(adv({ sigma: 0 }), 0); // delta_0 = 0 and the KL's gradient at delta = 0 is 0: delta stays 0
+  assert.equal(adv({ sigma: 0, variant: 'reference' }), 0);
+  assert.ok(adv({ sigma: 0.1, eps: 0.1 }) > 0);
+  assert.ok(adv({ sigma: 0, freshDropout: true }) > 0); // only the dropout noise differs
+  disposeModelBatch(b);
+  disposeParams(p);
+});
+
+test('ALUM: the ascent gradient with respect to delta passes a finite-difference check through the model', async () => {
+  await backend();
+  const p = tinyModel();
+  const b = taskBatch();
+  const delta = tf.mul(tf.randomNormal([3, 6, 16], 0, 1, 'float32', 5), 0.1); // [B, T, D]
+  const zc = batchLogits(p, b); // [B, C], no dropout
+  const f = (d: tf.Tensor) => tf.tidy(() => ascentObjective(zc, batchLogits(p, b, { embeds: tf.add(embedTokens(p, b.inputIds), d) })));
+  const r = lossAndGradients([], () => f(delta), [delta]);
+  assert.ok(num(r.loss) > 0);
+  checkGradient(f, delta, r.inputGrads[0], { h: 1e-2 });
+  tf.dispose([delta, zc, r.loss, ...r.inputGrads]);
+  disposeModelBatch(b);
+  disposeParams(p);
+});
+
+test('ALUM with alpha = 0 is exactly plain training', async () => {
+  await backend();
+  for (const objective of ['task', 'mlm'] as const) {
+    const p = tinyModel(objective === 'mlm' ? { mlm: true } : {});
+    const b = objective === 'mlm' ? mlmBatch() : taskBatch();
+    const a = stepOf(p, vanilla(), objective).step(b, info());
+    const g = stepOf(p, alum({ alpha: 0, alphaMlm: 0, sigma: 0.1, eps: 0.1 }), objective).step(b, info());
+    assert.ok(num(g.metrics.advTerm) > 0, 'the adversarial term is there, with weight 0');
+    assert.equal(num(a.loss), num(g.loss), objective);
+    assert.equal(a.grads.size, g.grads.size);
+    for (const [name, t] of a.grads) assert.equal(maxAbsDiff(t, g.grads.get(name)!), 0, `${objective} ${name}`);
+    disposeResult(a);
+    disposeResult(g);
+    disposeModelBatch(b);
+    disposeParams(p);
+  }
+});
+
+test('ALUM: delta stays in the linf ball (paper); the reference variant normalises each token to max |delta| = 1', async () => {
+  await backend();
+  const p = tinyModel();
+  const b = taskBatch();
+  for (const [eps, K] of [[0.05, 1], [0.02, 3]]) {
+    const r = stepOf(p, alum({ sigma: 0.5, eta: 10, eps, K })).step(b, info());
+    const linf = num(r.metrics.deltaLinf);
+    assert.ok(linf <= Math.fround(eps) && linf > eps * 0.99, `||delta||_inf ${linf} vs eps ${eps}`);
+    disposeResult(r);
+  }
+  // per token (delta + eta g) / (max |.| + 1e-6): about 1 once |delta| >> 1e-6; with sigma = 1e-5 the guard makes it about 0.9
+  const r = stepOf(p, alum({ variant: 'reference', sigma: 0.1 })).step(b, info());
+  assert.ok(Math.abs(num(r.metrics.deltaLinf) - 1) < 1e-4, `reference variant: ${num(r.metrics.deltaLinf)}`);
+  const rd = stepOf(p, alum({ variant: 'reference' })).step(b, info());
+  assert.ok(num(rd.metrics.deltaLinf) > 0.8 && num(rd.metrics.deltaLinf) < 0.99, `reference variant, sigma 1e-5: ${num(rd.metrics.deltaLinf)}`);
+  disposeResult(rd);
+  assert.ok(num(r.metrics.embedAbsMean) > 0.3, 'the embedding output is LayerNorm-scaled');
+  disposeResult(r);
+  const paper = stepOf(p, alum()).step(b, info());
+  assert.ok(num(paper.metrics.embedAbsMean) < 0.1, 'raw word embeddings are initialised at N(0, 0.02^2)');
+  assert.ok(num(paper.metrics.deltaLinf) <= Math.fround(1e-5));
+  disposeResult(paper);
+  disposeModelBatch(b);
+  disposeParams(p);
+});
+
+test('ALUM with K = 1: three forwards and two backwards (one to delta only, one full through the clean and adversarial passes)', async () => {
+  await backend();
+  for (const variant of ['paper', 'reference'] as const) {
+    for (const K of [1, 2]) {
+      const p = tinyModel();
+      const b = taskBatch();
+      const { result, passes } = countPasses(() => stepOf(p, alum({ variant, K })).step(b, info()));
+      // the full backward runs back through two forwards (clean and adversarial): two encoder backwards
+      assert.deepEqual(passes, { forward: K + 2, partialForward: 0, backward: K + 2, partialBackward: 0, paramBackward: 1, inputBackward: K }, `${variant} K=${K}`);
+      disposeResult(result);
+      disposeModelBatch(b);
+      disposeParams(p);
+    }
+  }
+});
+
+test('ALUM: regression uses the squared difference of the predictions; the MLM objective weights it by alphaMlm', async () => {
+  await backend();
+  const p = tinyModel({ numLabels: 1 });
+  const b = taskBatch(3, 6, 1);
+  const r = stepOf(p, alum({ sigma: 0.3, eps: 0.3, alpha: 2 }), 'task', 'regression').step(b, info());
+  assert.ok(Math.abs(num(r.loss) - (num(r.metrics.cleanLoss) + 2 * num(r.metrics.advTerm))) < 1e-5);
+  assert.ok(num(r.metrics.advTerm) > 0);
+  disposeResult(r);
+  disposeModelBatch(b);
+  disposeParams(p);
+  const pm = tinyModel({ mlm: true });
+  const bm = mlmBatch(true);
+  const m = stepOf(pm, alum({ sigma: 0.3, eps: 0.3 }), 'mlm').step(bm, info());
+  assert.ok(Math.abs(num(m.loss) - (num(m.metrics.cleanLoss) + 10 * num(m.metrics.advTerm))) < 1e-4);
+  disposeResult(m);
+  disposeModelBatch(bm);
+  disposeParams(pm);
+});
+
+// ----------------------------------------------------------------------------- YOPO
+
+test('YOPO-m-n: m full passes plus (m - 1) n passes through the embeddings and layer 0; the inner steps take no parameter gradient', async () => {
+  await backend();
+  const p = tinyModel();
+  const b = taskBatch();
+  for (const [K, n] of [[1, 3], [2, 1], [3, 2]]) {
+    const { result, passes } = countPasses(() => stepOf(p, yopo({ K, n })).step(b, info()));
+    // a full pass runs f_0 then layers 1.. (two partial runs) with one backward for all parameters;
+    // an inner step runs f_0 alone with a backward to delta only
+    assert.deepEqual(passes, { forward: 0, partialForward: 2 * K + (K - 1) * n, backward: 0, partialBackward: 2 * K + (K - 1) * n, paramBackward: K, inputBackward: (K - 1) * n }, `K=${K} n=${n}`);
+    if (K > 1 && n > 0) assert.ok(num(result.metrics.deltaNorm) > 0.01, 'the inner steps moved delta');
+    disposeResult(result);
+  }
+  disposeModelBatch(b);
+  disposeParams(p);
+});
+
+test('YOPO without inner steps is plain training; with them, delta moves and only the full passes give parameter gradients', async () => {
+  await backend();
+  const p = tinyModel();
+  const b = taskBatch();
+  const named = namedParams(p);
+  const a = stepOf(p, vanilla()).step(b, info());
+  const y = stepOf(p, yopo({ K: 2, n: 0 })).step(b, info());
+  assert.ok(Math.abs(num(a.loss) - num(y.loss)) < 1e-6);
+  for (const [name, t] of a.grads) assert.ok(maxAbsDiff(t, y.grads.get(name)!) < 1e-6, name);
+  disposeResult(a);
+  disposeResult(y);
+  // with inner steps: delta ends on the eps-sphere and the second pass's loss is higher (the parity
+  // test checks the gradients themselves against an independent implementation)
+  const c = { ...YOPO_DEFAULTS, K: 2, n: 2, eps: 0.05 };
+  const r = yopoStep(p, named, b, c, { seed: 3, training: false });
+  assert.ok(Math.abs(num(r.metrics.deltaNorm) - 0.05) < 1e-4, `the projection binds: ${num(r.metrics.deltaNorm)}`);
+  assert.ok(num(r.metrics.advLoss) > num(r.metrics.cleanLoss), 'the inner steps increased the loss');
+  disposeResult(r);
+  disposeModelBatch(b);
+  disposeParams(p);
+});
+
+// ----------------------------------------------------------------------------- leaks
+
+test('no leaks over several steps: YOPO and ALUM (both variants, fresh dropout), task, regression and MLM', async () => {
+  await backend();
+  const cases: { method: Method; objective: 'task' | 'mlm'; regression?: boolean }[] = [
+    { method: yopo({ K: 2, n: 2, initMag: 0.1 }), objective: 'task' },
+    { method: yopo({ K: 2, n: 1, norm: 'linf', eps: 0.01 }), objective: 'mlm' },
+    { method: alum(), objective: 'task' },
+    { method: alum({ K: 2, freshDropout: true }), objective: 'task', regression: true },
+    { method: alum({ variant: 'reference' }), objective: 'mlm' },
+    { method: alum(), objective: 'mlm' },
+  ];
+  for (const { method, objective, regression } of cases) {
+    const p = tinyModel(objective === 'mlm' ? { mlm: true } : { numLabels: regression ? 1 : 2 });
+    const step = stepOf(p, method, objective, regression ? 'regression' : 'classification');
+    await expectNoLeak(() => {
+      for (let s = 0; s < 3; s++) {
+        const b = objective === 'mlm' ? mlmBatch(s === 1) : taskBatch(3, 6, regression ? 1 : 2);
+        const r = step.step(b, info(s, s));
+        assert.ok(Number.isFinite(num(r.loss)));
+        for (const [k, v] of Object.entries(r.metrics)) assert.ok(Number.isFinite(num(v)), k);
+        disposeResult(r);
+        disposeModelBatch(b);
+      }
+    }, `${method.name} ${JSON.stringify(method.config)} on ${objective}`);
+    step.dispose();
+    disposeParams(p);
+  }
+});
+
+test('the registry: defaults, documented options, bad values rejected', () => {
+  assert.deepEqual(methodFromJson('alum').config, ALUM_DEFAULTS);
+  assert.deepEqual(methodFromJson('yopo').config, YOPO_DEFAULTS);
+  assert.throws(() => alum({ variant: 'mtdnn' as never }), /option variant must be one of paper, reference/);
+  assert.throws(() => yopo({ K: 0 }), /option K must be >= 1/);
+  assert.throws(() => yopo({ n: 1.5 }), /option n must be an integer/);
+  const one = initParams({ ...TINY_CONFIGS.small, numLayers: 1 }, { numLabels: 2, seed: 1 });
+  assert.throws(() => stepOf(one, yopo()), /needs at least 2 layers/);
+  disposeParams(one);
+});
+
+// ----------------------------------------------------------------------------- end to end
+
+/** A small BERT-vocabulary checkpoint (hidden 8) saved to a temporary folder. */
+async function tinyCheckpoint(dir: string): Promise<string> {
+  const p = initParams({ ...TINY_CONFIGS.micro, vocabSize: loadTokenizer().vocabSize, maxPositions: 64 }, { mlm: true, seed: 3 });
+  const out = path.join(dir, 'ckpt');
+  await saveCheckpoint(p, out);
+  disposeParams(p);
+  return out;
+}
+
+test('end to end: YOPO and ALUM fine-tune (SST-2, STS-B) and ALUM pre-trains, with their metrics in the run record', async () => {
+  await backend();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-yopo-alum-'));
+  process.env.ADVLM_RUNS_FILE = path.join(dir, 'runs.jsonl');
+  const ckpt = await tinyCheckpoint(dir);
+  const before = tf.memory().numTensors;
+  const quiet = { mode: 'silent' as const };
+  for (const [task, method, metric] of [['SST-2', yopo({ K: 2, n: 2 }), 'deltaNorm'], ['SST-2', alum(), 'advTerm'], ['STS-B', alum({ sigma: 0.01, eps: 0.01 }), 'advTerm']] as const) {
+    const ft = await finetune({ task, checkpoint: ckpt, method, maxLength: 24, batchSize: 16, limitTrain: 32, limitDev: 16, trainer: { epochs: 1 } }, { progress: quiet });
+    assert.equal(ft.record.method, method.name);
+    assert.equal(ft.record.steps![metric].length, 2, `${task} ${method.name}`);
+    assert.ok(Number.isFinite(ft.record.epochs[0].metrics![metric]));
+    if (method.name === 'alum') assert.ok(ft.record.steps!.deltaLinf.length === 2 && ft.record.steps!.embedAbsMean[0] > 0);
+    disposeParams(ft.params);
+  }
+  const pt = await pretrain(path.join(dir, 'pt'), {
+    ...PRETRAIN_DEFAULTS, from: ckpt, method: 'alum', maxLength: 32, batchSize: 8, limitLines: 12, devFraction: 0.1, trainer: { ...PRETRAIN_DEFAULTS.trainer, epochs: 1, maxSteps: 2 },
+  });
+  const rec = JSON.parse(fs.readFileSync(process.env.ADVLM_RUNS_FILE, 'utf8').trim().split('\n').pop()!);
+  assert.equal(rec.command, 'pretrain');
+  assert.equal(rec.method, 'alum');
+  assert.equal(rec.steps.advTerm.length, 2);
+  assert.ok(rec.steps.cleanLoss[0] > 0);
+  disposeParams(pt.params);
+  assert.equal(tf.memory().numTensors, before, 'fine-tuning and pre-training leave no tensors behind');
+  delete process.env.ADVLM_RUNS_FILE;
+  fs.rmSync(dir, { recursive: true });
+});
