@@ -343,3 +343,69 @@ test('each method fine-tunes SST-2 end to end, with its per-step metrics in the 
     fs.rmSync(dir, { recursive: true });
   }
 });
+
+test('parity: one step of PGD-3 and FreeLB-3 matches an independent PyTorch implementation (gradients and weights after SGD within 1e-5)', async () => {
+  await backend();
+  const dir = path.join(__dirname, 'fixtures');
+  const inputs = JSON.parse(fs.readFileSync(path.join(dir, 'bert-tiny-random', 'inputs.json'), 'utf8'));
+  const fx = JSON.parse(fs.readFileSync(path.join(dir, 'adversarial_parity.json'), 'utf8'));
+  type T = { shape: number[]; data: number[] };
+  const { params } = loadCheckpoint(path.join(dir, 'bert-tiny-random'));
+  const named = namedParams(params);
+  const byName = new Map(named);
+  const b: TaskBatch = {
+    kind: 'task',
+    inputIds: tf.tensor2d(inputs.input_ids, undefined, 'int32'), // [3, 12]
+    tokenTypeIds: tf.tensor2d(inputs.token_type_ids, undefined, 'int32'), // [3, 12]
+    attentionMask: tf.tensor2d(inputs.attention_mask, undefined, 'float32'), // [3, 12]
+    labels: tf.tensor1d(inputs.labels, 'int32'), // [3]
+  };
+  const delta0 = tf.tensor(fx.delta0.data, fx.delta0.shape); // [3, 12, 128]
+  const { K, alpha, eps, sgd_lr: lr, rows } = fx.notes as { K: number; alpha: number; eps: number; sgd_lr: number; rows: Record<string, number[]> };
+  const worst: Record<string, number> = {};
+  const runs = {
+    pgd: () => pgdStep(params, named, b, { ...PGD_DEFAULTS, K, alpha, eps }, { seed: 0, delta0, training: false }),
+    freelb: () => freelbStep(params, named, b, { ...FREELB_DEFAULTS, K, alpha, eps }, { seed: 0, delta0, training: false }),
+  };
+  for (const [name, run] of Object.entries(runs)) {
+    const ref = fx[name] as { loss: number; pass_losses: number[]; delta_norms: number[]; grad_norm: number; grad_norms: Record<string, number>; grads: Record<string, T>; after_sgd: Record<string, T> };
+    const r = run();
+    let gradDiff = 0;
+    let weightDiff = 0;
+    tf.tidy(() => {
+      const pick = (k: string, t: tf.Tensor) => (rows[k] ? tf.gather(t, rows[k]) : t);
+      for (const [k, want] of Object.entries(ref.grads)) {
+        const g = r.grads.get(k);
+        assert.ok(g, `${name}: gradient of ${k}`);
+        gradDiff = Math.max(gradDiff, maxAbsDiff(pick(k, g!), tf.tensor(want.data, want.shape)));
+        const after = pick(k, tf.sub(byName.get(k)!, tf.mul(g!, lr)));
+        weightDiff = Math.max(weightDiff, maxAbsDiff(after, tf.tensor(ref.after_sgd[k].data, ref.after_sgd[k].shape)));
+      }
+      assert.deepEqual([...r.grads.keys()].sort(), Object.keys(ref.grad_norms).sort(), `${name}: the same parameters get gradients`);
+      let normDiff = 0;
+      let sq = 0;
+      for (const [k, g] of r.grads) {
+        const n = tf.norm(g).dataSync()[0];
+        sq += n * n;
+        normDiff = Math.max(normDiff, Math.abs(n - ref.grad_norms[k]));
+      }
+      worst[`${name} per-tensor grad norms`] = normDiff;
+      assert.ok(normDiff < 1e-5, `${name}: per-tensor gradient norms differ by ${normDiff}`);
+      assert.ok(Math.abs(Math.sqrt(sq) - ref.grad_norm) < 1e-5, `${name}: global gradient norm ${Math.sqrt(sq)} vs ${ref.grad_norm}`);
+    });
+    worst[`${name} grads`] = gradDiff;
+    worst[`${name} weights after SGD`] = weightDiff;
+    assert.ok(gradDiff < 1e-5, `${name}: gradients differ by ${gradDiff}`);
+    assert.ok(weightDiff < 1e-5, `${name}: weights after one SGD step differ by ${weightDiff}`);
+    assert.ok(Math.abs(r.loss.dataSync()[0] - ref.loss) < 1e-5, `${name}: loss ${r.loss.dataSync()[0]} vs ${ref.loss}`);
+    assert.ok(Math.abs(r.metrics.cleanLoss.dataSync()[0] - ref.pass_losses[0]) < 1e-5);
+    if (name === 'freelb') assert.ok(Math.abs(r.metrics.advLoss.dataSync()[0] - ref.pass_losses[K - 1]) < 1e-5);
+    const meanNorm = ref.delta_norms.reduce((a, x) => a + x, 0) / ref.delta_norms.length;
+    assert.ok(Math.abs(r.metrics.deltaNorm.dataSync()[0] - meanNorm) < 1e-5);
+    disposeResult(r);
+  }
+  console.log(`parity max abs differences: ${Object.entries(worst).map(([k, v]) => `${k} ${v.toExponential(2)}`).join('; ')}`);
+  tf.dispose([delta0]);
+  disposeModelBatch(b);
+  disposeParams(params);
+});
