@@ -289,3 +289,44 @@ test('bad settings fail before any work, with the cause: the library and the com
   await assert.rejects(main(['finetune', '--task', 'SST-2', '--method', 'nope', '--backend', 'cpu']), /unknown method 'nope'; known methods: vanilla, gaussian-noise/);
   await assert.rejects(main(['finetune', '--task', 'SST-2', '--method', 'gaussian-noise', '--sigma', '-2', '--backend', 'cpu']), /option sigma must be >= 0, got -2/);
 });
+
+test('advlm predict --file answers 1,000 lines in ceil(1000 / batch size) model calls; batched and one-by-one agree; advlm evaluate prints the metrics', async () => {
+  await backend();
+  const { resetPassCounts, passCounts } = await import('../src/model');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-predict-'));
+  const ckpt = path.join(__dirname, '..', 'data', 'checkpoints', 'advlm-bert-tiny-sst2');
+  const dev = loadTask('SST-2', 'dev');
+  const lines = Array.from({ length: 1000 }, (_, i) => dev[i % dev.length].textA);
+  const file = path.join(dir, 'texts.txt');
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  const printed: string[] = [];
+  const log = console.log;
+  console.log = (s: string) => printed.push(s);
+  try {
+    resetPassCounts();
+    await main(['predict', '--checkpoint', ckpt, '--file', file, '--batch-size', '64']);
+    assert.equal(passCounts().forward, Math.ceil(1000 / 64));
+    resetPassCounts();
+    await main(['predict', '--checkpoint', ckpt, '--json', lines[3]]);
+    assert.equal(passCounts().forward, 1);
+    printed.push('--');
+    await main(['evaluate', '--checkpoint', ckpt, '--split', 'dev', '--limit', '100', '--json']);
+  } finally {
+    console.log = log;
+  }
+  const answers = printed.slice(0, 1000).map((l) => JSON.parse(l) as { label: string; probabilities: Record<string, number> });
+  assert.equal(answers.length, 1000);
+  for (const a of answers) assert.ok(Math.abs(Object.values(a.probabilities).reduce((x, y) => x + y, 0) - 1) < 1e-5);
+  const single = JSON.parse(printed[1000]);
+  assert.equal(single.label, answers[3].label);
+  assert.ok(Math.abs(single.probabilities.positive - answers[3].probabilities.positive) < 1e-5, 'padding in a batch does not change a prediction');
+  const metrics = JSON.parse(printed[1002]);
+  const { params } = loadCheckpoint(ckpt, { mlm: false });
+  const expected = await evaluate(params, loadTokenizer(), dev.slice(0, 100), getTask('SST-2'));
+  disposeParams(params);
+  assert.equal(metrics.examples, 100);
+  assert.ok(Math.abs(metrics.accuracy - expected.metrics.accuracy) < 1e-12);
+  fs.writeFileSync(file, 'a\n\nb\n');
+  await assert.rejects(main(['predict', '--checkpoint', ckpt, '--file', file]), /texts\.txt:2: empty line/);
+  fs.rmSync(dir, { recursive: true });
+});

@@ -201,7 +201,7 @@ test('pre-training then fine-tuning run end to end on a small slice, with record
 });
 
 test('softmax of a logit row: sums to one, keeps the order, stable for large logits', async () => {
-  const { softmax } = await import('../src/train/evaluate');
+  const { softmax } = await import('../src/model/predict');
   const p = softmax([1000, 1001, 999]);
   assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-12);
   assert.ok(p[1] > p[0] && p[0] > p[2]);

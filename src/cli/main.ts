@@ -19,6 +19,7 @@ import { PRETRAIN_OPTIONS, pretrainCommand } from './pretrain';
 import { FINETUNE_OPTIONS, finetuneCommand } from './finetune';
 import { methodArg, methodOptions } from './method_options';
 import { PREDICT_OPTIONS, predictCommand } from './predict';
+import { EVALUATE_OPTIONS, evaluateCommand } from './evaluate';
 import { OptionSpec, helpText } from './args';
 
 const USAGE = `usage: advlm <command> [options] [--backend tensorflow-gpu|tensorflow|wasm|cpu]
@@ -28,7 +29,8 @@ commands:
   env        the environment report (backend, versions, Jupyter kernel)
   pretrain   masked-language-model pre-training on data/pretrain
   finetune   fine-tuning on a task (--task SST-2) from the project's pre-trained model, by a method (--method)
-  predict    label and probabilities of a fine-tuned model: predict --checkpoint DIR "text" ["text b"]
+  predict    label and probabilities of a fine-tuned model: predict --checkpoint DIR "text" ["text b"] | --file texts.txt
+  evaluate   a fine-tuned model's metrics: evaluate --checkpoint DIR [--task T] [--split dev|test]
 `;
 
 async function env(): Promise<void> {
@@ -69,12 +71,14 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   pretrain: pretrainCommand,
   finetune: finetuneCommand,
   predict: predictCommand,
+  evaluate: evaluateCommand,
 };
 
 const HELP: Record<string, [string, Record<string, OptionSpec>]> = {
   pretrain: ['masked-language-model pre-training on data/pretrain', PRETRAIN_OPTIONS],
   finetune: ['fine-tuning on a GLUE task', FINETUNE_OPTIONS],
-  predict: ['label and probabilities of a fine-tuned model: predict --checkpoint DIR "text" ["text b"]', PREDICT_OPTIONS],
+  predict: ['label and probabilities of a fine-tuned model: predict --checkpoint DIR "text" ["text b"] or --file texts.txt', PREDICT_OPTIONS],
+  evaluate: ['a fine-tuned model\'s metrics on a task split: evaluate --checkpoint DIR [--task T] [--split dev|test]', EVALUATE_OPTIONS],
 };
 
 export async function main(argv: string[]): Promise<void> {

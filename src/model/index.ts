@@ -8,3 +8,4 @@ export * from './checkpoint';
 export * from './passes';
 export * from './gradients';
 export * from './forward';
+export * from './predict';

@@ -3,8 +3,8 @@
  * task's metrics (accuracy, F1, Matthews correlation, Pearson/Spearman), without dropout.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BertTokenizer, Example, TaskSpec, batchToTensors, disposeBatch, encodeExamples, labelsToTensor, taskMetrics } from '../data';
-import { BertParams, classifierLogits, taskLoss } from '../model';
+import { BertTokenizer, Example, TaskSpec, labelsToTensor, taskMetrics } from '../data';
+import { BertParams, predictLogits, softmax, taskLoss } from '../model';
 
 export interface EvalOptions {
   batchSize: number;
@@ -20,29 +20,6 @@ export interface EvalResult {
   predictions: number[];
   /** Class probabilities per example (classification only). */
   probabilities?: number[][];
-}
-
-/** Logits [B, C] of examples, batch by batch (the caller owns nothing: plain arrays come back). */
-export async function predictLogits(p: BertParams, tokenizer: BertTokenizer, examples: readonly Example[], options: Partial<EvalOptions> = {}): Promise<number[][]> {
-  const o = { ...EVAL_DEFAULTS, ...options };
-  const out: number[][] = [];
-  for (let i = 0; i < examples.length; i += o.batchSize) {
-    const chunk = examples.slice(i, i + o.batchSize);
-    const t = batchToTensors(encodeExamples(tokenizer, chunk, { maxLength: o.maxLength }));
-    const logits = classifierLogits(p, t); // [B, C]
-    out.push(...((await logits.array()) as number[][]));
-    logits.dispose();
-    disposeBatch(t);
-  }
-  return out;
-}
-
-/** Class probabilities of one row of logits (max-shifted for stability). */
-export function softmax(logits: readonly number[]): number[] {
-  const m = Math.max(...logits);
-  const e = logits.map((v) => Math.exp(v - m));
-  const z = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / z);
 }
 
 export async function evaluate(p: BertParams, tokenizer: BertTokenizer, examples: readonly Example[], task: TaskSpec, options: Partial<EvalOptions> = {}): Promise<EvalResult> {
