@@ -316,3 +316,93 @@ test('end to end: YOPO and ALUM fine-tune (SST-2, STS-B) and ALUM pre-trains, wi
   delete process.env.ADVLM_RUNS_FILE;
   fs.rmSync(dir, { recursive: true });
 });
+
+// ----------------------------------------------------------------------------- parity with PyTorch
+
+const TINY_DIR = path.join(__dirname, 'fixtures', 'bert-tiny-random');
+interface Stored { shape: number[]; data: number[] }
+interface StepFixture {
+  config: Record<string, number | string>;
+  loss: number;
+  metrics: Record<string, number>;
+  grad_global_norm: number;
+  grads: Record<string, Stored>;
+  sgd_weights: Record<string, Stored>;
+  word_rows: number[];
+  grad_word_rows: Stored;
+  sgd_word_rows: Stored;
+}
+
+function fixtureBatch(mlm: boolean, fx: { mlm_positions: number[]; mlm_targets: number[] }): TaskBatch | MlmBatch {
+  const inputs = JSON.parse(fs.readFileSync(path.join(TINY_DIR, 'inputs.json'), 'utf8'));
+  const base = {
+    inputIds: tf.tensor2d(inputs.input_ids, undefined, 'int32'), // [3, 12]
+    tokenTypeIds: tf.tensor2d(inputs.token_type_ids, undefined, 'int32'), // [3, 12]
+    attentionMask: tf.tensor2d(inputs.attention_mask, undefined, 'float32'), // [3, 12]
+  };
+  if (mlm) return { ...base, kind: 'mlm', positions: tf.tensor1d(fx.mlm_positions, 'int32'), targets: tf.tensor1d(fx.mlm_targets, 'int32') };
+  return { ...base, kind: 'task', labels: tf.tensor1d(inputs.labels, 'int32') };
+}
+
+/** Compares a step's loss, metrics, stored gradients and SGD weights with the fixture; returns the largest gradient difference. */
+function compareStep(p: BertParams, r: { loss: tf.Scalar; grads: Map<string, tf.Tensor>; metrics: Record<string, tf.Scalar> }, ref: StepFixture, what: string): number {
+  const named = new Map(namedParams(p));
+  assert.ok(Math.abs(num(r.loss) - ref.loss) < 1e-5, `${what} loss ${num(r.loss)} vs ${ref.loss}`);
+  for (const [k, v] of Object.entries(ref.metrics)) assert.ok(Math.abs(num(r.metrics[k]) - v) < 1e-5, `${what} ${k} ${num(r.metrics[k])} vs ${v}`);
+  let worst = 0;
+  tf.tidy(() => {
+    const check = (actual: tf.Tensor, stored: Stored, label: string) => {
+      assert.deepEqual(actual.shape, stored.shape, label);
+      const d = maxAbsDiff(actual, stored.data);
+      assert.ok(d < 1e-5, `${what} ${label}: max difference ${d}`);
+      return d;
+    };
+    for (const [name, stored] of Object.entries(ref.grads)) {
+      worst = Math.max(worst, check(r.grads.get(name)!, stored, `grad ${name}`));
+      check(tf.sub(named.get(name)!, tf.mul(r.grads.get(name)!, 0.1)), ref.sgd_weights[name], `SGD weights ${name}`);
+    }
+    const rows = tf.tensor1d(ref.word_rows, 'int32');
+    const word = 'bert.embeddings.word_embeddings.weight';
+    worst = Math.max(worst, check(tf.gather(r.grads.get(word)!, rows), ref.grad_word_rows, 'word-embedding gradient rows'));
+    check(tf.gather(tf.sub(named.get(word)!, tf.mul(r.grads.get(word)!, 0.1)), rows), ref.sgd_word_rows, 'SGD word-embedding rows');
+    // summed in float64: a float32 sum over the 128,000 word-embedding entries drifts by about 1e-4 relative
+    const norm = Math.sqrt([...r.grads.values()].reduce((s, g) => s + (g.dataSync() as Float32Array).reduce((a, x) => a + x * x, 0), 0));
+    assert.ok(Math.abs(norm - ref.grad_global_norm) < 1e-5 * Math.max(1, ref.grad_global_norm), `${what} global gradient norm ${norm} vs ${ref.grad_global_norm}`);
+    assert.equal(r.grads.size, named.size, `${what}: a gradient for every parameter`);
+  });
+  return worst;
+}
+
+test('parity with PyTorch: one YOPO step, one ALUM fine-tuning step and one ALUM MLM step (gradients and SGD weights within 1e-5)', async () => {
+  await backend();
+  const fx = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'yopo_alum', 'steps.json'), 'utf8'));
+  const delta0 = tf.tensor(fx.delta0.data, fx.delta0.shape); // [3, 12, 128]
+  const diffs: Record<string, number> = {};
+  {
+    const { params } = loadCheckpoint(TINY_DIR);
+    const b = fixtureBatch(false, fx);
+    const named = namedParams(params);
+    const yc = fx.yopo.config;
+    const y = yopoStep(params, named, b, { ...YOPO_DEFAULTS, K: yc.K, n: yc.n, alpha: yc.alpha, eps: yc.eps, norm: yc.norm, initMag: 0 }, { delta0, seed: 0, training: false });
+    diffs.yopo = compareStep(params, y, fx.yopo, 'YOPO');
+    disposeResult(y);
+    const ac = fx.alum_task.config;
+    const a = alumStep(params, named, b, { ...ALUM_DEFAULTS, alpha: ac.alpha, eta: ac.eta, eps: ac.eps, K: ac.K }, ac.alpha, { delta0 });
+    diffs.alumTask = compareStep(params, a, fx.alum_task, 'ALUM task');
+    disposeResult(a);
+    disposeModelBatch(b);
+    disposeParams(params);
+  }
+  {
+    const { params } = loadCheckpoint(path.join(TINY_DIR, 'mlm'));
+    const b = fixtureBatch(true, fx);
+    const mc = fx.alum_mlm.config;
+    const m = alumStep(params, namedParams(params), b, { ...ALUM_DEFAULTS, alphaMlm: mc.alpha, eta: mc.eta, eps: mc.eps, K: mc.K }, mc.alpha, { delta0 });
+    diffs.alumMlm = compareStep(params, m, fx.alum_mlm, 'ALUM MLM');
+    disposeResult(m);
+    disposeModelBatch(b);
+    disposeParams(params);
+  }
+  delta0.dispose();
+  console.log('parity: largest gradient differences', diffs);
+});
