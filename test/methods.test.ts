@@ -330,3 +330,29 @@ test('advlm predict --file answers 1,000 lines in ceil(1000 / batch size) model 
   await assert.rejects(main(['predict', '--checkpoint', ckpt, '--file', file]), /texts\.txt:2: empty line/);
   fs.rmSync(dir, { recursive: true });
 });
+
+test('pre-training records a learning curve (dev MLM loss and the SST-2 probe) every N tokens, kept across a resume', async () => {
+  await backend();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-curve-'));
+  process.env.ADVLM_RUNS_FILE = path.join(dir, 'runs.jsonl');
+  const ckpt = await tinyCheckpoint(dir);
+  const config = { ...PRETRAIN_DEFAULTS, from: ckpt, maxLength: 32, batchSize: 8, limitLines: 12, devFraction: 0.1, measureEveryTokens: 400, probe: true, trainer: { ...PRETRAIN_DEFAULTS.trainer, epochs: 1, maxSteps: 6 } };
+  const out = path.join(dir, 'pt');
+  let calls = 0;
+  const first = await pretrain(out, config, { get stop() { return ++calls === 4; }, set stop(_v: boolean) {} });
+  assert.ok(first.train.stopped);
+  const every = first.curve[0].step;
+  assert.ok(every >= 1 && every < 4, `measured every ${every} steps`);
+  disposeParams(first.params);
+  const done = await pretrain(out, config);
+  assert.deepEqual(done.curve.map((p) => p.step), Array.from({ length: Math.floor(6 / every) }, (_, i) => (i + 1) * every));
+  for (const p of done.curve) {
+    assert.ok(p.metrics.mlmLoss > 0 && p.metrics.mlmAccuracy >= 0 && p.metrics.mlmAccuracy <= 1);
+    assert.ok(p.metrics.probeSst2 > 0.3 && p.metrics.probeSst2 < 1, `probe accuracy ${p.metrics.probeSst2}`);
+  }
+  const saved = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
+  assert.equal(saved.advlm.pretraining.curve.length, done.curve.length);
+  disposeParams(done.params);
+  delete process.env.ADVLM_RUNS_FILE;
+  fs.rmSync(dir, { recursive: true });
+});

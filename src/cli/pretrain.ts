@@ -23,6 +23,8 @@ export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
   'limit-lines': { kind: 'number', help: 'read only the first N lines of each book (quick runs)' },
   from: { kind: 'string', help: 'continue from this checkpoint\'s weights (new schedule), e.g. data/checkpoints/advlm-bert-tiny' },
   tokenizer: { kind: 'string', help: 'tokenizer.json or vocab.txt (default: the --from checkpoint\'s, else BERT uncased); saved with the checkpoint' },
+  'measure-every-tokens': { kind: 'number', help: 'a learning curve: dev MLM loss every N training tokens (e.g. 5000000)' },
+  probe: { kind: 'boolean', help: 'with --measure-every-tokens: also fine-tune a copy on 1,000 SST-2 sentences and record its dev accuracy' },
   'output-vocabulary': { kind: 'string', help: 'corpus | full: MLM softmax over the corpus\'s tokens (default) or the whole vocabulary' },
 };
 
@@ -43,6 +45,8 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     tokenizer: o.tokenizer as string | undefined,
     outputVocabulary: (o['output-vocabulary'] as PretrainConfig['outputVocabulary']) ?? d.outputVocabulary,
     method: { name: (o.method as string) ?? 'vanilla', config: methodConfig },
+    measureEveryTokens: o['measure-every-tokens'] as number | undefined,
+    probe: Boolean(o.probe),
     trainer: {
       ...d.trainer,
       epochs: (o.epochs as number) ?? d.trainer.epochs,

@@ -14,6 +14,7 @@
  * initial values, as they would in a model trained from scratch on the task.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { BertTokenizer, MaskVocab, MlmArrays, corpusTokenIds, createRng, loadTokenizer, mlmBatch, mlmBatches, packSequencesCached, readCorpus, shuffled, taskTextDocuments, withRandomTokens } from '../data';
@@ -21,9 +22,10 @@ import { BertConfig, BertParams, OutputVocabulary, countParams, disposeParams, i
 import { saveTokenizerFile, tokenizerFileIn } from '../tokenizer';
 import { Method, MethodSpec, methodSpec, resolveMethod } from '../adversarial/methods';
 import { appendRunRecord, newRunRecord } from './run_record';
+import { finetune } from './finetune';
 import { RunIdentity, checkpointDigest, runIdentity, sha256 } from './run_identity';
 import { mlmBatchTensors, mlmLoss } from './steps';
-import { TRAINER_DEFAULTS, TrainResult, TrainerConfig, checkTrainerConfig, hasTrainerState, trainLoop } from './trainer';
+import { CurvePoint, TRAINER_DEFAULTS, TrainResult, TrainerConfig, checkTrainerConfig, hasTrainerState, trainLoop } from './trainer';
 
 export interface PretrainConfig {
   /** A named size (tiny, mini, small, base) or a full configuration. */
@@ -56,7 +58,17 @@ export interface PretrainConfig {
   outputVocabulary: 'corpus' | 'full';
   /** The training method: plain MLM ('vanilla') by default; any method that trains the MLM objective. */
   method?: Method | MethodSpec | string;
+  /**
+   * A learning curve: every this many training tokens (about; rounded to whole steps), measure dev
+   * MLM loss and accuracy, and with `probe` also fine-tune a copy on the first 1,000 SST-2 training
+   * sentences (3 epochs, seed 0) and record its best dev accuracy. Not part of the run's identity.
+   */
+  measureEveryTokens?: number;
+  probe?: boolean;
 }
+
+/** The SST-2 probe of a pre-training curve: what 1,000 labelled sentences reach from these weights. */
+export const PROBE = { task: 'SST-2', limitTrain: 1000, epochs: 3, seed: 0 } as const;
 
 /**
  * The MLM output bias that a checkpoint pre-trained with the corpus output vocabulary gives every token
@@ -155,8 +167,27 @@ export function pretrainIdentity(c: PretrainConfig, modelConfig: BertConfig): Ru
   });
 }
 
+/** Best SST-2 dev accuracy after fine-tuning a copy of `params` on the probe's 1,000 sentences. */
+export async function probeSst2(params: BertParams, tokenizerFile?: string): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-probe-'));
+  try {
+    await saveCheckpoint(params, dir);
+    if (tokenizerFile) saveTokenizerFile(tokenizerFile, dir);
+    const r = await finetune(
+      { task: PROBE.task, checkpoint: dir, limitTrain: PROBE.limitTrain, trainer: { epochs: PROBE.epochs, seed: PROBE.seed } },
+      { record: false, progress: { mode: 'silent' } },
+    );
+    disposeParams(r.params);
+    return r.best.metrics.accuracy;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export interface PretrainResult {
   params: BertParams;
+  /** The learning curve (measureEveryTokens): dev MLM loss, accuracy and the SST-2 probe by tokens seen. */
+  curve: CurvePoint[];
   train: TrainResult;
   dev: MlmEval;
   tokens: number;
@@ -238,6 +269,18 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
       methodName: method.name,
       toBatch: (b) => mlmBatchTensors(b, vocab),
       identity,
+      measureEvery: c.measureEveryTokens
+        ? {
+            steps: Math.max(1, Math.round(c.measureEveryTokens / (c.batchSize * (tokens / train.length)))),
+            measure: async (step) => {
+              const e = await evaluateMlm(params, devBatches, vocab);
+              const out: Record<string, number> = { tokens: step * c.batchSize * (tokens / train.length), mlmLoss: e.loss, mlmAccuracy: e.accuracy };
+              if (c.probe) out.probeSst2 = await probeSst2(params, tokenizerSource);
+              console.log(`step ${step}: ${Object.entries(out).map(([k, v]) => `${k} ${k === 'tokens' ? (v / 1e6).toFixed(2) + 'M' : v.toFixed(4)}`).join(', ')}`);
+              return out;
+            },
+          }
+        : undefined,
       evaluate: async () => {
         const e = await evaluateMlm(params, devBatches, vocab);
         return { mlmLoss: e.loss, mlmAccuracy: e.accuracy };
@@ -268,14 +311,14 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
   // a run continued from another checkpoint keeps that one's record too, so the whole recipe stays readable
   const previous = c.from ? (readCheckpointConfig(c.from).hfConfig.advlm as { pretraining?: unknown } | undefined)?.pretraining : undefined;
   await saveCheckpoint(params, outDir, {
-    advlm: { pretraining: { ...summary, config: { ...c, method: methodSpec(method), model: modelConfig }, runId: identity.id, ...(previous ? { previous } : {}) } },
+    advlm: { pretraining: { ...summary, config: { ...c, method: methodSpec(method), model: modelConfig }, runId: identity.id, curve: result.curve, ...(previous ? { previous } : {}) } },
   });
   if (tokenizerSource) saveTokenizerFile(tokenizerSource, outDir); // a checkpoint carries a non-default vocabulary
   record.epochs = result.epochs;
   record.steps = result.metrics;
   record.wallSeconds = result.seconds;
-  record.result = { ...summary, outDir, stopped: result.stopped };
+  record.result = { ...summary, outDir, stopped: result.stopped, curve: result.curve };
   appendRunRecord(record);
   if (!result.stopped && fs.existsSync(stateDir)) fs.rmSync(stateDir, { recursive: true });
-  return { params, train: result, dev: devEval, tokens, sequences: train.length, parameters: countParams(params) };
+  return { params, train: result, curve: result.curve, dev: devEval, tokens, sequences: train.length, parameters: countParams(params) };
 }

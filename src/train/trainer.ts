@@ -77,6 +77,11 @@ export interface TrainLoopOptions<B> {
   step?: (batch: B, ctx: StepContext) => LossAndGrads;
   /** Dev metrics after each epoch. */
   evaluate?: (epoch: number) => Promise<Record<string, number>>;
+  /**
+   * Measurements every `steps` optimiser steps within epochs (a learning curve: e.g. dev MLM loss every
+   * few million tokens of pre-training); kept in the resumable state and returned as `curve`.
+   */
+  measureEvery?: { steps: number; measure: (step: number) => Promise<Record<string, number>> };
   /** Keeps the best epoch by this dev metric (higher is better); onBest runs when a new best appears. */
   select?: { metric: string; onBest?: (best: BestEpoch) => Promise<void> };
   /** The run's identity: stored with the state; a resume with another identity is an error naming the differences. */
@@ -103,6 +108,15 @@ export interface TrainResult {
   metrics: Record<string, number[]>;
   /** The best epoch by the selection metric, when `select` was given. */
   best?: BestEpoch;
+  /** The measurements of `measureEvery`, in step order. */
+  curve: CurvePoint[];
+}
+
+/** One measurement of a learning curve. */
+export interface CurvePoint {
+  step: number;
+  seconds: number;
+  metrics: Record<string, number>;
 }
 
 interface TrainerState {
@@ -116,6 +130,7 @@ interface TrainerState {
   losses: number[];
   metrics?: Record<string, number[]>;
   best?: BestEpoch;
+  curve?: CurvePoint[];
   seconds: number;
   config: TrainerConfig;
 }
@@ -229,14 +244,15 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
   const plannedSteps = c.epochs * o.stepsPerEpoch;
   const totalSteps = c.maxSteps > 0 ? Math.min(c.maxSteps, plannedSteps) : plannedSteps;
   const schedule = { peak: c.lr, warmupSteps: Math.round(c.warmupRatio * totalSteps), totalSteps };
-  let state: TrainerState = { format: 2, identity: o.identity, epoch: 0, stepInEpoch: 0, step: 0, epochs: [], losses: [], metrics: {}, seconds: 0, config: c };
+  if (o.measureEvery && !(Number.isInteger(o.measureEvery.steps) && o.measureEvery.steps > 0)) throw new Error(`measureEvery.steps must be a positive integer, got ${o.measureEvery.steps}`);
+  let state: TrainerState = { format: 2, identity: o.identity, epoch: 0, stepInEpoch: 0, step: 0, epochs: [], losses: [], metrics: {}, curve: [], seconds: 0, config: c };
   if (o.stateDir && hasTrainerState(o.stateDir)) {
     const saved = JSON.parse(fs.readFileSync(path.join(o.stateDir, STATE_FILE), 'utf8')) as TrainerState;
     const warning = checkResumable(o.stateDir, saved, c, o.identity);
     if (warning) console.warn(warning);
     loadOptimizer(o.stateDir, opt);
     loadMethod(o.stateDir, method);
-    state = { ...saved, format: 2, identity: o.identity ?? saved.identity, metrics: saved.metrics ?? {}, config: c };
+    state = { ...saved, format: 2, identity: o.identity ?? saved.identity, metrics: saved.metrics ?? {}, curve: saved.curve ?? [], config: c };
   }
   const start = performance.now() - state.seconds * 1000;
   const progress = createProgress(o.progress?.label ?? 'train', totalSteps, { ...o.progress, initial: state.step });
@@ -289,7 +305,11 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
         epochCount += 1;
         o.onStep?.(state.step, l, lr, means);
         progress.update(state.step, `epoch ${epoch + 1}/${c.epochs} loss ${l.toFixed(4)} lr ${lr.toExponential(2)}`);
-        if (c.saveEvery > 0 && state.step % c.saveEvery === 0) await save();
+        if (o.measureEvery && state.step % o.measureEvery.steps === 0) {
+          const metrics = await o.measureEvery.measure(state.step);
+          state.curve!.push({ step: state.step, seconds: (performance.now() - start) / 1000, metrics });
+          await save(); // a measurement is never lost to an interruption
+        } else if (c.saveEvery > 0 && state.step % c.saveEvery === 0) await save();
         if (o.stopFlag?.stop) {
           stopped = true;
           break outer;
@@ -336,6 +356,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
     losses: state.losses,
     metrics: state.metrics ?? {},
     best: state.best,
+    curve: state.curve ?? [],
   };
 }
 
