@@ -38,5 +38,7 @@ export * from './pack_cache';
 export * from './task_text';
 export * from './mlm';
 export * from './rng';
+export * from './words';
+export * from './synonyms';
 export { loadTokenizer, checkpointTokenizer, tokenizerFileIn, BertTokenizer } from '../tokenizer';
 export type { Encoded, EncodedBatch, EncodeOptions, TextInput } from '../tokenizer';
