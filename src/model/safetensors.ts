@@ -1,8 +1,9 @@
 /**
  * The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
  * header length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__},
- * then the raw little-endian tensor bytes. We write F32; we read F32, F16, BF16 (converted to
- * float32) and skip integer buffers such as `position_ids`.
+ * then the raw little-endian tensor bytes. We write F32 (or BF16 on request: the compact form of a
+ * long run's optimiser state); we read F32, F16, BF16 (converted to float32) and skip integer
+ * buffers such as `position_ids`.
  */
 import * as fs from 'fs';
 import { writeFileAtomic } from '../util/atomic';
@@ -85,17 +86,37 @@ export function readSafetensors(file: string): SafetensorsFile {
   return parseSafetensors(fs.readFileSync(file), file);
 }
 
-/** Serialises float32 tensors (sorted by name) into safetensors bytes. */
-export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string> = { format: 'pt' }): Buffer {
+/**
+ * float32 -> bfloat16 bits, rounding to nearest even (the top 16 bits of the float32, rounded):
+ * 8 exponent bits as float32 (no underflow where float16 would), 8 significant bits.
+ */
+export function toBfloat16Bits(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const b = bits[i];
+    if ((b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0) {
+      out[i] = (b >>> 16) | 0x40; // NaN stays NaN
+      continue;
+    }
+    const rounded = b + 0x7fff + ((b >>> 16) & 1);
+    out[i] = rounded >>> 16;
+  }
+  return out;
+}
+
+/** Serialises float32 tensors (sorted by name) into safetensors bytes, as F32 or BF16. */
+export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string> = { format: 'pt' }, dtype: 'F32' | 'BF16' = 'F32'): Buffer {
   const names = [...tensors.keys()].sort();
   const header: Record<string, unknown> = { __metadata__: metadata };
+  const width = dtype === 'F32' ? 4 : 2;
   let offset = 0;
   for (const name of names) {
     const t = tensors.get(name)!;
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.values.length) throw new Error(`tensor ${name}: shape ${t.shape} has ${count} elements but ${t.values.length} values were given`);
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * count] };
-    offset += 4 * count;
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + width * count] };
+    offset += width * count;
   }
   let json = JSON.stringify(header);
   while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += ' ';
@@ -105,13 +126,14 @@ export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata: 
   headerBytes.copy(out, 8);
   let at = 8 + headerBytes.length;
   for (const name of names) {
-    const v = tensors.get(name)!.values;
+    const f = tensors.get(name)!.values;
+    const v = dtype === 'F32' ? f : toBfloat16Bits(f);
     Buffer.from(v.buffer, v.byteOffset, v.byteLength).copy(out, at);
     at += v.byteLength;
   }
   return out;
 }
 
-export function writeSafetensors(file: string, tensors: Map<string, RawTensor>, metadata?: Record<string, string>): void {
-  writeFileAtomic(file, serializeSafetensors(tensors, metadata));
+export function writeSafetensors(file: string, tensors: Map<string, RawTensor>, metadata?: Record<string, string>, dtype: 'F32' | 'BF16' = 'F32'): void {
+  writeFileAtomic(file, serializeSafetensors(tensors, metadata, dtype));
 }
