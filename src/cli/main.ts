@@ -4,6 +4,7 @@
  *   advlm start     the main job (for now: the environment report and a short real computation)
  *   advlm env       the environment report only
  *   advlm pretrain  MLM pre-training;  advlm finetune --task T;  advlm predict --checkpoint DIR "text"
+ *   advlm sweep     a grid of fine-tuning runs: sweep GRID.json [--shard i/n] | --merge DIR... --out OUT | --summary DIR
  * `advlm <command> --help` lists a command's options.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -20,6 +21,8 @@ import { FINETUNE_OPTIONS, finetuneCommand } from './finetune';
 import { methodArg, methodOptions } from './method_options';
 import { PREDICT_OPTIONS, predictCommand } from './predict';
 import { EVALUATE_OPTIONS, evaluateCommand } from './evaluate';
+import { ATTACK_OPTIONS, attackCommand } from './attack';
+import { SWEEP_OPTIONS, sweepCommand } from './sweep';
 import { OptionSpec, helpText } from './args';
 
 const USAGE = `usage: advlm <command> [options] [--backend tensorflow-gpu|tensorflow|wasm|cpu]
@@ -31,6 +34,8 @@ commands:
   finetune   fine-tuning on a task (--task SST-2) from the project's pre-trained model, by a method (--method)
   predict    label and probabilities of a fine-tuned model: predict --checkpoint DIR "text" ["text b"] | --file texts.txt
   evaluate   a fine-tuned model's metrics: evaluate --checkpoint DIR [--task T] [--split dev|test]
+  attack     word-substitution attack: attack --checkpoint DIR --task SST-2|IMDB --recipe pwws|pwws-cf|textfooler|genetic|genetic-rift|pgd --n 500 --seed 0 [--out FILE] [--budget N]
+  sweep      a grid of fine-tuning runs: sweep GRID.json [--shard i/n] [--out DIR] | --merge DIR... --out OUT | --summary DIR
 `;
 
 async function env(): Promise<void> {
@@ -72,6 +77,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   finetune: finetuneCommand,
   predict: predictCommand,
   evaluate: evaluateCommand,
+  attack: attackCommand,
+  sweep: sweepCommand,
 };
 
 const HELP: Record<string, [string, Record<string, OptionSpec>]> = {
@@ -79,6 +86,8 @@ const HELP: Record<string, [string, Record<string, OptionSpec>]> = {
   finetune: ['fine-tuning on a GLUE task', FINETUNE_OPTIONS],
   predict: ['label and probabilities of a fine-tuned model: predict --checkpoint DIR "text" ["text b"] or --file texts.txt', PREDICT_OPTIONS],
   evaluate: ['a fine-tuned model\'s metrics on a task split: evaluate --checkpoint DIR [--task T] [--split dev|test]', EVALUATE_OPTIONS],
+  attack: ['a word-substitution attack (or --recipe pgd, embedding space) on a fine-tuned model, resumable: attack --checkpoint DIR --task SST-2|IMDB --recipe NAME --n 500 --seed 0 [--out FILE] [--budget N]', ATTACK_OPTIONS],
+  sweep: ['a grid of fine-tuning runs (README: Sweeps): sweep GRID.json [--shard i/n] [--out DIR] | --merge DIR... --out OUT | --summary DIR', SWEEP_OPTIONS],
 };
 
 export async function main(argv: string[]): Promise<void> {
