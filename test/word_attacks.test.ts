@@ -305,3 +305,62 @@ test('recipes: names, differences recorded, WordNet synonyms by part of speech',
   assert.deepEqual(wn.synonyms('the'), []);
   assert.ok(wn.synonyms('good', 'all').length > wn.synonyms('good').length);
 });
+
+test('the shipped SST-2 model: batched and one-at-a-time scoring agree, and so do the attacks', async () => {
+  const { backend } = await import('./helpers');
+  await backend();
+  const { loadCheckpoint, disposeParams } = await import('../src/model');
+  const { checkpointTokenizer } = await import('../src/tokenizer');
+  const dir = path.join(__dirname, '..', 'data', 'checkpoints', 'advlm-bert-tiny-sst2');
+  const { params } = loadCheckpoint(dir, { mlm: false });
+  try {
+    const tokenizer = checkpointTokenizer(dir);
+    const score = modelScoreFn(params, tokenizer, { maxLength: 128, batchSize: 64 });
+    const sentences = loadTask('SST-2', 'dev', { limit: 4 });
+    const texts = sentences.flatMap((e) => [e.textA, splitWords(e.textA).reverse().join(' ')]);
+    const together = await score(texts);
+    for (let i = 0; i < texts.length; i++) {
+      const alone = (await score([texts[i]]))[0];
+      for (let c = 0; c < 2; c++) assert.ok(Math.abs(alone[c] - together[i][c]) < 1e-5, `${texts[i]}: ${alone} vs ${together[i]}`);
+    }
+    const attack = wordRecipe('textfooler');
+    for (const [index, e] of sentences.slice(0, 2).entries()) {
+      const a = await attackExample(attack, score, { text: e.textA, label: e.label, index }, { window: { tokenizer, maxLength: 128 } });
+      const b = await attackExample(attack, score, { text: e.textA, label: e.label, index }, { batched: false, window: { tokenizer, maxLength: 128 } });
+      assert.equal(a.adversarial, b.adversarial);
+      assert.equal(a.status, b.status);
+      assert.equal(a.queries, b.queries);
+      assert.equal(b.calls, b.queries, 'one call per text');
+      assert.ok(a.calls < a.queries || a.queries <= 2);
+      for (let c = 0; c < 2; c++) assert.ok(Math.abs(a.adversarialProbabilities[c] - b.adversarialProbabilities[c]) < 1e-5);
+    }
+  } finally {
+    disposeParams(params);
+  }
+});
+
+test('advlm attack: writes records, a rerun with a larger --n attacks only the new examples; errors', async () => {
+  const { backend } = await import('./helpers');
+  await backend();
+  const { attackCommand } = await import('../src/cli/attack');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-wa-cli-'));
+  const out = path.join(dir, 'a.jsonl');
+  const ckpt = path.join(__dirname, '..', 'data', 'checkpoints', 'advlm-bert-tiny-sst2');
+  const log = console.log;
+  console.log = () => {};
+  try {
+    await attackCommand(['--checkpoint', ckpt, '--recipe', 'pwws-cf', '--n', '2', '--out', out]);
+    const first = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    assert.equal(first.length, 2);
+    await attackCommand(['--checkpoint', ckpt, '--recipe', 'pwws-cf', '--n', '3', '--out', out]);
+    const second = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    assert.equal(second.length, 3);
+    assert.deepEqual(second.slice(0, 2), first, 'done examples kept byte for byte (their timings too)');
+    await assert.rejects(attackCommand(['--checkpoint', ckpt, '--recipe', 'textfooler', '--n', '3', '--out', out]), /recipe pwws_cf/);
+  } finally {
+    console.log = log;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  await assert.rejects(attackCommand(['--checkpoint', ckpt, '--recipe', 'nope']), /unknown word-substitution recipe/);
+  await assert.rejects(attackCommand(['--recipe', 'pwws']), /--checkpoint/);
+});

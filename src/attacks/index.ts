@@ -1,0 +1,2 @@
+/** Attacks: one export line per family. */
+export * from './word';
