@@ -114,6 +114,8 @@ export async function runSweep(g: ExpandedGrid, options: SweepOptions): Promise<
     if (s === 'done' || (s === 'failed' && options.retryFailed === false)) {
       log(`${where}: ${s === 'done' ? 'already recorded' : 'failed before, not retried'}, skipped`);
       result.skipped++;
+      // a kill between the record and the clean-up leaves the folder behind: clean up now
+      if (s === 'done' && fs.existsSync(path.join(outDir, 'cells', cell.dir))) cleanUp(g, cell, outDir, true, log);
       continue;
     }
     if (options.stopFlag?.stop) {
