@@ -85,14 +85,14 @@ export interface ReadRecords {
   skipped: string[];
 }
 
-/** Reads the records of files or sweep folders (every records file in a folder). */
+/** Reads the records of files or sweep folders (every records file in a folder; a missing path has none). */
 export function readRecords(paths: readonly string[]): ReadRecords {
   const records: (SweepRecord & { source: string })[] = [];
   const skipped: string[] = [];
   for (const p of paths) {
-    const files = fs.existsSync(p) && fs.statSync(p).isDirectory() ? recordsFiles(p) : [p];
+    if (!fs.existsSync(p)) continue; // a sweep folder not started yet
+    const files = fs.statSync(p).isDirectory() ? recordsFiles(p) : [p];
     for (const file of files) {
-      if (!fs.existsSync(file)) throw new Error(`no records file at ${file}`);
       fs.readFileSync(file, 'utf8')
         .split('\n')
         .forEach((line, i) => {
