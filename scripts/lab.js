@@ -9,7 +9,7 @@
  *   npm run lab -- --register-only               only write .jupyter-local/kernels/tslab/kernel.json
  *
  * The kernel (scripts/tslab-kernel.js) starts in the project root, so notebooks import `./src/...`.
- * Jupyter plumbing lives in src/notebook/ (TypeScript, loaded here through tsx).
+ * Jupyter plumbing lives in scripts/notebook/ (TypeScript, loaded here through tsx).
  */
 'use strict';
 const { spawn } = require('child_process');
@@ -17,8 +17,8 @@ const path = require('path');
 
 const root = path.resolve(__dirname, '..');
 require('tsx/cjs/api').register();
-const { registerKernel, jupyterEnv, KERNEL_NAME } = require('../src/notebook/kernelspec');
-const { findJupyterServer, jupyterCommand, jupyterVersion, serverArgs, JUPYTER_INSTALL_HINT } = require('../src/notebook/jupyter');
+const { registerKernel, jupyterEnv, KERNEL_NAME } = require('./notebook/kernelspec');
+const { findJupyterServer, jupyterCommand, jupyterVersion, serverArgs, JUPYTER_INSTALL_HINT } = require('./notebook/jupyter');
 
 const USAGE = `usage: npm run lab [-- --register-only | <jupyter server options, e.g. --no-browser --port 8890>]`;
 

@@ -1,4 +1,4 @@
-"""nbconvert configuration for running tslab notebooks (used by src/notebook/execute.ts).
+"""nbconvert configuration for running tslab notebooks (used by scripts/notebook/execute.ts).
 
 Passed as `jupyter nbconvert --config scripts/nbconvert_tslab.py --to notebook --execute ...`.
 It fills two gaps between tslab and nbconvert (nbclient >= 0.6 hooks):

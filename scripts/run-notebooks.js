@@ -17,9 +17,9 @@ const path = require('path');
 
 const root = path.resolve(__dirname, '..');
 require('tsx/cjs/api').register();
-const { registerKernel } = require('../src/notebook/kernelspec');
-const { executeNotebook } = require('../src/notebook/execute');
-const { cleanNotebook, commitProblems, formatNotebook } = require('../src/notebook/ipynb');
+const { registerKernel } = require('./notebook/kernelspec');
+const { executeNotebook } = require('./notebook/execute');
+const { cleanNotebook, commitProblems, formatNotebook } = require('./notebook/ipynb');
 const { writeFileAtomic } = require('../src/util/atomic');
 
 const USAGE = 'usage: node scripts/run-notebooks.js [--full] [--timeout SECONDS] [notebook names...]';

@@ -15,10 +15,10 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { executeNotebook, replyProblems } from '../src/notebook/execute';
-import { cleanNotebook, commitProblems, executionProblems, formatNotebook, hidePaths, Notebook, NotebookOutput, readNotebook } from '../src/notebook/ipynb';
-import { jupyterCommand, jupyterVersion, JUPYTER_INSTALL_HINT } from '../src/notebook/jupyter';
-import { jupyterEnv, kernelspecFile, KERNEL_NAME } from '../src/notebook/kernelspec';
+import { executeNotebook, replyProblems } from '../scripts/notebook/execute';
+import { cleanNotebook, commitProblems, executionProblems, formatNotebook, hidePaths, Notebook, NotebookOutput, readNotebook } from '../scripts/notebook/ipynb';
+import { jupyterCommand, jupyterVersion, JUPYTER_INSTALL_HINT } from '../scripts/notebook/jupyter';
+import { jupyterEnv, kernelspecFile, KERNEL_NAME } from '../scripts/notebook/kernelspec';
 
 const root = path.resolve(__dirname, '..');
 const notebookDir = path.join(root, 'notebooks');

@@ -8,7 +8,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFileAtomic } from '../util/atomic';
+import { writeFileAtomic } from '../../src/util/atomic';
 
 /** The kernel name notebooks carry in metadata.kernelspec.name (the name tslab's own installer uses). */
 export const KERNEL_NAME = 'tslab';
