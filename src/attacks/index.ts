@@ -1,2 +1,3 @@
 /** Attacks: one export line per family. */
+export * from './embedding';
 export * from './word';
