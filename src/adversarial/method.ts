@@ -14,7 +14,8 @@
  *  - own state carried between minibatches (FreeAT's delta): `saveState` / `loadState`;
  *  - take several optimiser updates per minibatch (FreeAT's m replays): `replays`; the schedule
  *    counts minibatches, and `StepInfo.replay` says which replay this is;
- *  - read the frozen initial checkpoint (a teacher): `MethodContext.teacher()`.
+ *  - read the frozen initial checkpoint (a teacher): `MethodContext.teacher()`;
+ *  - choose the minibatches of fine-tuning (RIFT's class-balanced batches): `sampler`.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { BertParams, ModelBatch, NamedVariables } from '../model';
@@ -70,6 +71,11 @@ export interface MethodStep {
   saveState?(): Map<string, tf.Tensor>;
   /** Restores what saveState returned (the method copies what it keeps). */
   loadState?(state: Map<string, tf.Tensor>): void;
+  /**
+   * Minibatches of an epoch as indices into the training examples, given their labels, instead of the
+   * trainer's shuffled batches (RIFT's class-balanced batches); the same seed must give the same batches.
+   */
+  sampler?(labels: readonly number[], batchSize: number, seed: number): number[][];
   /** Releases the method's own tensors and variables. */
   dispose(): void;
 }

@@ -179,6 +179,12 @@ export async function finetune(input: FinetuneInput, options: FinetuneOptions = 
         ? () => (teacher ??= loadCheckpoint(ckpt, { numLabels: task.numLabels, mlm: false, seed: c.trainer.seed }).params)
         : undefined,
   });
+  // the method's sampler (e.g. class-balanced batches), if it has one, else shuffled (bucketed) batches
+  const labels = train.map((e) => e.label);
+  const epochBatches = (epoch: number): Example[][] =>
+    step.sampler
+      ? step.sampler(labels, c.batchSize, c.trainer.seed * 1000 + epoch).map((ix) => ix.map((i) => train[i]))
+      : batches(train, c.batchSize, c.trainer.seed * 1000 + epoch, { bucketBatches: c.bucketBatches });
   const toBatch = (b: Example[]): TrainBatch => ({ ...taskBatchTensors(makeBatch(tok, b, task.kind, { maxLength: c.maxLength })), examples: b });
   // the best epoch's weights: kept in memory (a copy) so that the run returns them; on disk in outDir
   let bestWeights: Map<string, tf.Tensor> | undefined;
@@ -192,8 +198,8 @@ export async function finetune(input: FinetuneInput, options: FinetuneOptions = 
     result = await trainLoop({
       params,
       config: c.trainer,
-      epochBatches: (epoch) => batches(train, c.batchSize, c.trainer.seed * 1000 + epoch, { bucketBatches: c.bucketBatches }),
-      stepsPerEpoch: Math.ceil(train.length / c.batchSize),
+      epochBatches,
+      stepsPerEpoch: step.sampler ? epochBatches(0).length : Math.ceil(train.length / c.batchSize),
       method: step,
       methodName: method.name,
       toBatch,
