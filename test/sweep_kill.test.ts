@@ -3,6 +3,7 @@
  * `advlm sweep` runs as a child process on the tiny grid, is killed (no chance to clean up) a random
  * moment after its first cell's record appears, and again after its third, then runs to the end;
  * every cell is recorded exactly once, and the cells recorded before a kill are skipped, not re-run.
+ * SIGTERM (what Slurm sends before a time limit) stops it cleanly instead.
  */
 import assert from 'node:assert/strict';
 import { spawn, ChildProcess } from 'child_process';
@@ -72,5 +73,26 @@ test('a sweep killed with SIGKILL and rerun records every cell exactly once', { 
   const skippedLines = third.output().split('\n').filter((l) => /already recorded, skipped/.test(l)).length;
   assert.equal(skippedLines, atSecondKill, `${where}\n${third.output()}`);
   assert.deepEqual(fs.readdirSync(path.join(out, 'cells')), [], 'no weights left behind');
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('SIGTERM stops a sweep cleanly (by the end of the current cell); the rerun finishes it', { timeout: 600_000 }, async () => {
+  await backend();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-sweep-term-'));
+  const { gridFile } = await writeTinySweep(dir);
+  const cells = expandGrid(readGrid(gridFile), dir).cells;
+  const out = path.join(dir, 'out');
+  const first = startSweep(gridFile, out);
+  while (recordLines(out) < 1) await new Promise((r) => setTimeout(r, 25));
+  first.child.kill('SIGTERM');
+  const code = await first.exit;
+  assert.equal(code, 0, `a stopped sweep exits cleanly:\n${first.output()}`);
+  assert.match(first.output(), /SIGTERM: stopping the sweep/);
+  const atStop = recordLines(out);
+  assert.ok(atStop < cells.length, 'it stopped before the end');
+  const second = startSweep(gridFile, out);
+  assert.equal(await second.exit, 0, second.output());
+  const ids = readRecords([out]).records.map((r) => r.id).sort();
+  assert.deepEqual(ids, cells.map((c) => c.id).sort(), 'every cell exactly once');
   fs.rmSync(dir, { recursive: true });
 });

@@ -7,8 +7,10 @@
  *   advlm sweep --summary DIR                         median (variance), mean +- SE, bootstrap and t-test vs baseline
  *
  * Without --shard, a Slurm array task runs its shard (SLURM_ARRAY_TASK_ID of SLURM_ARRAY_TASK_COUNT).
- * Ctrl-C or SIGTERM (Slurm's warning before a time limit) stops after the current training step,
- * with the cell's state saved; the same command resumes.
+ * Ctrl-C or SIGTERM (Slurm's warning before a time limit) stops the sweep; the same command
+ * resumes. On the wasm backend the signal is seen when the current cell ends (its training loop does
+ * not yield to the event loop); a cell killed before then resumes from its last saved state (the end
+ * of an epoch, or every `trainer.saveEvery` steps if the grid sets it).
  */
 import * as path from 'path';
 import { expandGrid, readGrid } from '../sweep/grid';
@@ -78,7 +80,7 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   const stop = { stop: false };
   const onSignal = (name: string) => () => {
     if (stop.stop) process.exit(130);
-    console.log(`\n${name}: stopping after this step; run the same command again to resume`);
+    console.log(`\n${name}: stopping the sweep (at the latest when the current cell ends); run the same command again to resume`);
     stop.stop = true;
   };
   process.on('SIGINT', onSignal('SIGINT'));

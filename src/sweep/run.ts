@@ -110,6 +110,13 @@ export async function runSweep(g: ExpandedGrid, options: SweepOptions): Promise<
   log(`sweep ${g.name}: ${g.cells.length} cells, shard ${shardText(shard)} runs ${mine.length}; records in ${file}`);
   for (const [k, cell] of mine.entries()) {
     const where = `[${k + 1}/${mine.length}] cell ${cell.index} (${cell.task}, ${cell.method}${g.checkpoints.length > 1 ? `, ${cell.checkpoint}` : ''}, seed ${cell.seed})`;
+    // Let signal handlers run: on the wasm backend a training loop never yields to the event loop
+    // (its awaits resolve as microtasks), so a SIGTERM from Slurm is seen here, between cells.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (options.stopFlag?.stop) {
+      result.stopped = true;
+      break;
+    }
     const s = status.get(cell.index);
     if (s === 'done' || (s === 'failed' && options.retryFailed === false)) {
       log(`${where}: ${s === 'done' ? 'already recorded' : 'failed before, not retried'}, skipped`);
@@ -117,10 +124,6 @@ export async function runSweep(g: ExpandedGrid, options: SweepOptions): Promise<
       // a kill between the record and the clean-up leaves the folder behind: clean up now
       if (s === 'done' && fs.existsSync(path.join(outDir, 'cells', cell.dir))) cleanUp(g, cell, outDir, true, log);
       continue;
-    }
-    if (options.stopFlag?.stop) {
-      result.stopped = true;
-      break;
     }
     const r = await runCell(g, cell, outDir, shard, options);
     if (r === 'stopped') {
