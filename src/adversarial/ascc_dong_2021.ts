@@ -194,11 +194,11 @@ export function candidatesOf(batch: { inputIds: tf.Tensor; attentionMask?: tf.Te
 
 export interface AsccAttackConfig {
   /** Adam steps on w (reference --ascc_train_attack_iters 10). */
-  steps: number;
+  attackSteps: number;
   /** Adam learning rate (reference --ascc_w_optm_lr 1). */
-  lr: number;
+  attackLr: number;
   /** Adam's L2 weight decay on w (reference: 2e-5, fixed in the code). */
-  weightDecay: number;
+  attackWeightDecay: number;
   /** lambda, the weight of the entropy penalty (reference --ascc_train_attack_sparse_weight 15). */
   sparseWeight: number;
 }
@@ -239,7 +239,7 @@ export interface AsccAttackResult {
 }
 
 /**
- * The ASCC adversary (evaluation mode, no dropout): `steps` Adam steps on w minimising
+ * The ASCC adversary (evaluation mode, no dropout): `attackSteps` Adam steps on w minimising
  *   J(w) = - sum_b KL(p(x_b) || p(x^_b(w))) + lambda * sum_b sum_t H(a_{b,t}) / (128 n_b)
  * from w_0 (caller owns it). Candidates as from `candidatesOf`.
  */
@@ -259,7 +259,7 @@ export function asccAttack(p: BertParams, batch: TaskBatch, cand: { ids: tf.Tens
     let m: tf.Tensor = tf.zerosLike(w); // [B, T, S] Adam's first moment
     let v: tf.Tensor = tf.zerosLike(w); // [B, T, S] second moment
     let attackKl: tf.Scalar = tf.scalar(0);
-    for (let k = 1; k <= c.steps; k++) {
+    for (let k = 1; k <= c.attackSteps; k++) {
       const wk = w;
       let kl: tf.Scalar | undefined;
       const r = lossAndGradients([], () => {
@@ -280,13 +280,13 @@ export function asccAttack(p: BertParams, batch: TaskBatch, cand: { ids: tf.Tens
       const g0 = r.inputGrads[0];
       // torch Adam: g = grad + wd w; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; w -= lr m^ / (sqrt(v^) + eps)
       const [w1, m1, v1] = tf.tidy(() => {
-        const g = tf.add(g0, tf.mul(wk, c.weightDecay)); // [B, T, S]
+        const g = tf.add(g0, tf.mul(wk, c.attackWeightDecay)); // [B, T, S]
         const mk = tf.add(tf.mul(m, 0.9), tf.mul(g, 1 - 0.9)); // [B, T, S]
         const vk = tf.add(tf.mul(v, 0.999), tf.mul(tf.square(g), 1 - 0.999)); // [B, T, S]
         const c1 = 1 - 0.9 ** k;
         const c2 = 1 - 0.999 ** k;
         const step = tf.div(tf.div(mk, c1), tf.add(tf.div(tf.sqrt(vk), Math.sqrt(c2)), 1e-8)); // [B, T, S]
-        return [tf.sub(wk, tf.mul(step, c.lr)) as tf.Tensor3D, mk, vk];
+        return [tf.sub(wk, tf.mul(step, c.attackLr)) as tf.Tensor3D, mk, vk];
       });
       tf.dispose([r.loss, g0, wk, m, v]);
       w = w1;
@@ -419,19 +419,20 @@ export interface AsccConfig extends AsccAttackConfig {
 export const ASCC_DEFAULTS: AsccConfig = {
   // the reference code's defaults (RIFT repository opts.py; ASCC repository train_imdb.sh for beta);
   // defaults for our small model will be chosen on dev later
-  steps: 10,
-  lr: 1,
-  weightDecay: 2e-5,
+  attackSteps: 10,
+  attackLr: 1,
+  attackWeightDecay: 2e-5,
   sparseWeight: 15,
   beta: 4,
   maxNeighbours: 8,
   replayDropout: false,
 };
 
+/** Named attack* so that they never shadow the trainer's --lr and --weight-decay on the command line. */
 export const ASCC_OPTIONS = {
-  steps: { kind: 'number', integer: true, min: 0, help: 'Adam steps on the combination weights w per minibatch (reference --ascc_train_attack_iters)' },
-  lr: { kind: 'number', min: 0, exclusiveMin: true, help: 'Adam learning rate of w (reference --ascc_w_optm_lr)' },
-  weightDecay: { kind: 'number', min: 0, help: "Adam's L2 weight decay on w (reference: 2e-5)" },
+  attackSteps: { kind: 'number', integer: true, min: 0, help: 'Adam steps on the combination weights w per minibatch (reference --ascc_train_attack_iters)' },
+  attackLr: { kind: 'number', min: 0, exclusiveMin: true, help: 'Adam learning rate of w (reference --ascc_w_optm_lr)' },
+  attackWeightDecay: { kind: 'number', min: 0, help: "Adam's L2 weight decay on w (reference: 2e-5)" },
   sparseWeight: { kind: 'number', min: 0, help: 'weight lambda of the entropy penalty on the convex weights, per example lambda/128 times the mean entropy per token (reference --ascc_train_attack_sparse_weight)' },
   maxNeighbours: { kind: 'number', integer: true, min: 1, help: 'substitutes per position at most (the counter-fitted lists have at most 8)' },
   replayDropout: { kind: 'boolean', help: "replay the clean forward's dropout masks in the adversarial forward (reference: independent masks)" },
