@@ -1,13 +1,29 @@
 /**
  * A small, strict argument parser: `--name value`, `--name=value`, boolean `--flag`, positionals.
- * Unknown options are an error listing the known ones.
+ * Each option is defined once: its type, help, default (shown by --help, filled in when absent) and
+ * check (applied before any work starts). Unknown options are an error listing the known ones.
  */
 export type OptionKind = 'string' | 'number' | 'boolean';
+
+/** Checks of a number option. */
+export type OptionCheck = 'positive-int' | 'non-negative-int' | 'int' | 'positive' | 'non-negative' | 'fraction';
 
 export interface OptionSpec {
   kind: OptionKind;
   help: string;
+  /** Filled in when the option is absent, and shown by --help. */
+  default?: string | number | boolean;
+  check?: OptionCheck;
 }
+
+const CHECKS: Record<OptionCheck, [(n: number) => boolean, string]> = {
+  'positive-int': [(n) => Number.isInteger(n) && n > 0, 'a positive integer'],
+  'non-negative-int': [(n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'],
+  int: [(n) => Number.isInteger(n), 'an integer'],
+  positive: [(n) => n > 0, 'a number > 0'],
+  'non-negative': [(n) => n >= 0, 'a number >= 0'],
+  fraction: [(n) => n >= 0 && n <= 1, 'a number in [0, 1]'],
+};
 
 export interface ParsedArgs {
   options: Record<string, string | number | boolean>;
@@ -42,13 +58,15 @@ export function parseArgs(argv: readonly string[], spec: Record<string, OptionSp
     if (s.kind === 'number') {
       const n = Number(raw);
       if (!Number.isFinite(n)) throw new Error(`advlm ${command}: --${name} must be a number, got '${raw}'`);
+      if (s.check && !CHECKS[s.check][0](n)) throw new Error(`advlm ${command}: --${name} must be ${CHECKS[s.check][1]}, got ${raw} (${s.help})`);
       options[name] = n;
     } else options[name] = raw;
   }
+  for (const [name, s] of Object.entries(all)) if (options[name] === undefined && s.default !== undefined) options[name] = s.default;
   return { options, positionals };
 }
 
 export function helpText(command: string, summary: string, spec: Record<string, OptionSpec>): string {
-  const lines = Object.entries(spec).map(([k, s]) => `  --${k}${s.kind === 'boolean' ? '' : ` <${s.kind}>`}`.padEnd(28) + s.help);
+  const lines = Object.entries(spec).map(([k, s]) => `  --${k}${s.kind === 'boolean' ? '' : ` <${s.kind}>`}`.padEnd(28) + s.help + (s.default !== undefined && s.kind !== 'boolean' ? ` (default ${s.default})` : ''));
   return `advlm ${command}: ${summary}\n\noptions:\n${lines.join('\n')}\n  --backend <name>`.padEnd(0) + '\n';
 }

@@ -8,44 +8,45 @@ import { methodNames } from '../adversarial/methods';
 import { OptionSpec, parseArgs } from './args';
 import { methodArg, methodOptions } from './method_options';
 
+const D = FINETUNE_DEFAULTS;
+
 export const FINETUNE_OPTIONS: Record<string, OptionSpec> = {
-  task: { kind: 'string', help: 'SST-2 | CoLA | MRPC | RTE | STS-B (or MNLI, QNLI, QQP with their files)' },
+  task: { kind: 'string', help: 'SST-2 | CoLA | MRPC | RTE | STS-B | IMDB (or MNLI, QNLI, QQP with their files)' },
   checkpoint: { kind: 'string', help: 'pre-trained checkpoint folder (default data/checkpoints/advlm-bert-tiny)' },
-  method: { kind: 'string', help: `training method (default vanilla): ${methodNames().join(', ')}; its options follow as --<option> (advlm finetune --method M --help)` },
+  method: { kind: 'string', default: D.method.name, help: `training method: ${methodNames().join(', ')}; its options follow as --<option> (advlm finetune --method M --help)` },
   random: { kind: 'boolean', help: 'start from random weights (same architecture): the no-pre-training baseline' },
-  out: { kind: 'string', help: 'output folder (default runs/finetune-<task>-s<seed>); resumes if it holds a state' },
-  epochs: { kind: 'number', help: 'epochs (default 3)' },
-  lr: { kind: 'number', help: 'peak learning rate (default 1e-4)' },
-  'batch-size': { kind: 'number', help: 'examples per step (default 32)' },
-  'max-length': { kind: 'number', help: 'tokens per example (default: the task\'s, 128 for GLUE, 256 for IMDB)' },
-  'warmup-ratio': { kind: 'number', help: 'fraction of steps warming up (default 0.1)' },
-  'weight-decay': { kind: 'number', help: 'AdamW weight decay (default 0.01)' },
-  seed: { kind: 'number', help: 'random seed (default 0)' },
-  'max-steps': { kind: 'number', help: 'stop after this many steps (0 = none)' },
-  'limit-train': { kind: 'number', help: 'use only the first N training examples' },
-  'limit-dev': { kind: 'number', help: 'use only the first N dev examples' },
+  out: { kind: 'string', help: 'output folder (default runs/finetune-<task>-<method>-s<seed>-<run id>); resumes if it holds a state' },
+  epochs: { kind: 'number', default: D.trainer.epochs, check: 'positive-int', help: 'epochs' },
+  lr: { kind: 'number', default: D.trainer.lr, check: 'positive', help: 'peak learning rate' },
+  'batch-size': { kind: 'number', default: D.batchSize, check: 'positive-int', help: 'examples per step' },
+  'max-length': { kind: 'number', check: 'positive-int', help: 'word pieces per example (default: the task\'s, 128 for GLUE, 256 for IMDB)' },
+  'warmup-ratio': { kind: 'number', default: D.trainer.warmupRatio, check: 'fraction', help: 'fraction of steps warming up' },
+  'weight-decay': { kind: 'number', default: D.trainer.weightDecay, check: 'non-negative', help: 'AdamW weight decay' },
+  seed: { kind: 'number', default: D.trainer.seed, check: 'int', help: 'random seed' },
+  'max-steps': { kind: 'number', default: D.trainer.maxSteps, check: 'non-negative-int', help: 'stop after this many steps (0 = none)' },
+  'limit-train': { kind: 'number', check: 'positive-int', help: 'use only the first N training examples' },
+  'limit-dev': { kind: 'number', check: 'positive-int', help: 'use only the first N dev examples' },
 };
 
 export function finetuneInputFrom(o: Record<string, string | number | boolean>, methodOpts: Record<string, OptionSpec> = {}): FinetuneInput {
-  const d = FINETUNE_DEFAULTS;
   if (typeof o.task !== 'string') throw new Error('advlm finetune: --task is required, e.g. --task SST-2');
   const methodConfig = Object.fromEntries(Object.keys(methodOpts).filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
   return {
     task: o.task,
-    method: { name: (o.method as string) ?? d.method.name, config: methodConfig },
+    method: { name: o.method as string, config: methodConfig },
     checkpoint: o.checkpoint as string | undefined,
     init: o.random ? 'random' : 'pretrained',
     maxLength: o['max-length'] as number | undefined,
-    batchSize: (o['batch-size'] as number) ?? d.batchSize,
+    batchSize: o['batch-size'] as number,
     limitTrain: o['limit-train'] as number | undefined,
     limitDev: o['limit-dev'] as number | undefined,
     trainer: {
-      epochs: (o.epochs as number) ?? d.trainer.epochs,
-      lr: (o.lr as number) ?? d.trainer.lr,
-      warmupRatio: (o['warmup-ratio'] as number) ?? d.trainer.warmupRatio,
-      weightDecay: (o['weight-decay'] as number) ?? d.trainer.weightDecay,
-      seed: (o.seed as number) ?? d.trainer.seed,
-      maxSteps: (o['max-steps'] as number) ?? d.trainer.maxSteps,
+      epochs: o.epochs as number,
+      lr: o.lr as number,
+      warmupRatio: o['warmup-ratio'] as number,
+      weightDecay: o['weight-decay'] as number,
+      seed: o.seed as number,
+      maxSteps: o['max-steps'] as number,
     },
   };
 }

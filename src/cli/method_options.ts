@@ -6,6 +6,7 @@ import { OptionSpec } from './args';
 export function methodOptions(name: string | undefined): Record<string, OptionSpec> {
   if (!name) return {};
   const def = methodDefinition(name); // unknown method: an error listing the known ones
+  // no default here: the registry fills in the method's defaults, so only options given on the command line are passed
   return Object.fromEntries(Object.entries(def.options).map(([k, d]) => [k, { kind: d.kind, help: `${def.name}: ${d.help} (default ${JSON.stringify((def.defaults as Record<string, unknown>)[k])})` } as OptionSpec]));
 }
 

@@ -6,26 +6,28 @@ import { methodArg, methodOptions } from './method_options';
 import { methodNames } from '../adversarial/methods';
 import { disposeParams } from '../model';
 
+const D = PRETRAIN_DEFAULTS;
+
 export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
-  method: { kind: 'string', help: `training method (default vanilla MLM): ${methodNames().join(', ')} (those that train the MLM objective)` },
+  method: { kind: 'string', default: 'vanilla', help: `training method: ${methodNames().join(', ')} (those that train the MLM objective; vanilla = plain MLM)` },
   out: { kind: 'string', help: 'output folder (default runs/pretrain-<model>); resumes if it holds a state' },
-  model: { kind: 'string', help: 'tiny | mini | small | base (default tiny)' },
-  epochs: { kind: 'number', help: 'passes over the corpus' },
-  'max-steps': { kind: 'number', help: 'stop after this many steps (0 = none)' },
-  'batch-size': { kind: 'number', help: 'sequences per step (default 8)' },
-  'max-length': { kind: 'number', help: 'tokens per packed sequence (default 128)' },
-  lr: { kind: 'number', help: 'peak learning rate (default 1e-3)' },
-  'warmup-ratio': { kind: 'number', help: 'fraction of steps warming up (default 0.06)' },
-  seed: { kind: 'number', help: 'random seed (default 0)' },
-  'save-every': { kind: 'number', help: 'save the resumable state every N steps (default 100)' },
+  model: { kind: 'string', default: D.model as string, help: 'tiny | mini | small | base' },
+  epochs: { kind: 'number', default: D.trainer.epochs, check: 'positive-int', help: 'passes over the corpus' },
+  'max-steps': { kind: 'number', default: D.trainer.maxSteps, check: 'non-negative-int', help: 'stop after this many steps (0 = none)' },
+  'batch-size': { kind: 'number', default: D.batchSize, check: 'positive-int', help: 'sequences per step' },
+  'max-length': { kind: 'number', default: D.maxLength, check: 'positive-int', help: 'word pieces per packed sequence' },
+  lr: { kind: 'number', default: D.trainer.lr, check: 'positive', help: 'peak learning rate' },
+  'warmup-ratio': { kind: 'number', default: D.trainer.warmupRatio, check: 'fraction', help: 'fraction of steps warming up' },
+  seed: { kind: 'number', default: D.trainer.seed, check: 'int', help: 'random seed' },
+  'save-every': { kind: 'number', default: D.trainer.saveEvery, check: 'non-negative-int', help: 'save the resumable state every N steps' },
   corpus: { kind: 'string', help: 'imdb (the IMDB reviews: unsup + train, never dev or test), or a folder of .txt files, one sentence per line (default data/pretrain; none = no books)' },
   'task-text': { kind: 'string', help: 'add these GLUE tasks\' unlabelled training text, e.g. SST-2 or SST-2,CoLA (task-adaptive pre-training)' },
-  'limit-lines': { kind: 'number', help: 'read only the first N lines of each book (quick runs)' },
+  'limit-lines': { kind: 'number', check: 'positive-int', help: 'read only the first N lines of each book (quick runs)' },
   from: { kind: 'string', help: 'continue from this checkpoint\'s weights (new schedule), e.g. data/checkpoints/advlm-bert-tiny' },
   tokenizer: { kind: 'string', help: 'tokenizer.json or vocab.txt (default: the --from checkpoint\'s, else BERT uncased); saved with the checkpoint' },
-  'measure-every-tokens': { kind: 'number', help: 'a learning curve: dev MLM loss every N training tokens (e.g. 5000000)' },
+  'measure-every-tokens': { kind: 'number', check: 'positive', help: 'a learning curve: dev MLM loss every N training tokens (e.g. 5000000)' },
   probe: { kind: 'boolean', help: 'with --measure-every-tokens: also fine-tune a copy on 1,000 SST-2 sentences and record its dev accuracy' },
-  'output-vocabulary': { kind: 'string', help: 'corpus | full: MLM softmax over the corpus\'s tokens (default) or the whole vocabulary' },
+  'output-vocabulary': { kind: 'string', default: D.outputVocabulary, help: 'corpus | full: MLM softmax over the corpus\'s tokens or the whole vocabulary' },
 };
 
 export async function pretrainCommand(argv: string[]): Promise<void> {
@@ -35,26 +37,26 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   const d = PRETRAIN_DEFAULTS;
   const config: PretrainConfig = {
     ...d,
-    model: (o.model as string) ?? d.model,
-    maxLength: (o['max-length'] as number) ?? d.maxLength,
-    batchSize: (o['batch-size'] as number) ?? d.batchSize,
+    model: o.model as string,
+    maxLength: o['max-length'] as number,
+    batchSize: o['batch-size'] as number,
     corpusDir: o.corpus as string | undefined,
     taskText: o['task-text'] === undefined ? undefined : String(o['task-text']).split(',').map((t) => t.trim()).filter((t) => t !== ''),
     limitLines: o['limit-lines'] as number | undefined,
     from: o.from as string | undefined,
     tokenizer: o.tokenizer as string | undefined,
-    outputVocabulary: (o['output-vocabulary'] as PretrainConfig['outputVocabulary']) ?? d.outputVocabulary,
-    method: { name: (o.method as string) ?? 'vanilla', config: methodConfig },
+    outputVocabulary: o['output-vocabulary'] as PretrainConfig['outputVocabulary'],
+    method: { name: o.method as string, config: methodConfig },
     measureEveryTokens: o['measure-every-tokens'] as number | undefined,
     probe: Boolean(o.probe),
     trainer: {
       ...d.trainer,
-      epochs: (o.epochs as number) ?? d.trainer.epochs,
-      maxSteps: (o['max-steps'] as number) ?? d.trainer.maxSteps,
-      lr: (o.lr as number) ?? d.trainer.lr,
-      warmupRatio: (o['warmup-ratio'] as number) ?? d.trainer.warmupRatio,
-      seed: (o.seed as number) ?? d.trainer.seed,
-      saveEvery: (o['save-every'] as number) ?? d.trainer.saveEvery,
+      epochs: o.epochs as number,
+      maxSteps: o['max-steps'] as number,
+      lr: o.lr as number,
+      warmupRatio: o['warmup-ratio'] as number,
+      seed: o.seed as number,
+      saveEvery: o['save-every'] as number,
     },
   };
   const out = (o.out as string) ?? path.join('runs', `pretrain-${typeof config.model === 'string' ? config.model : 'custom'}`);

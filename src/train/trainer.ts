@@ -310,6 +310,9 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
           state.curve!.push({ step: state.step, seconds: (performance.now() - start) / 1000, metrics });
           await save(); // a measurement is never lost to an interruption
         } else if (c.saveEvery > 0 && state.step % c.saveEvery === 0) await save();
+        // let the event loop run once per step: on wasm every await above resolves as a microtask, so
+        // without this a SIGINT/SIGTERM handler (which sets the stop flag) would never run
+        await new Promise((resolve) => setImmediate(resolve));
         if (o.stopFlag?.stop) {
           stopped = true;
           break outer;
