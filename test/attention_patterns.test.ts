@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
 import { attentionArrays, attentionPatterns } from '../src/analysis/attention_patterns';
+import { backend, expectNoLeak } from './helpers';
 
 const close = (x: number, y: number, tol = 1e-12) => assert.ok(Math.abs(x - y) <= tol, `${x} vs ${y}`);
 
@@ -71,19 +71,18 @@ test('attentionPatterns rejects malformed input', () => {
 });
 
 test('attentionArrays picks one sentence and cuts its padding; no leaks', async () => {
-  await initBackend({ log: false });
+  await backend();
   const values = Array.from({ length: 2 * 2 * 3 * 3 }, (_, i) => i);
   const a = tf.tensor4d(values, [2, 2, 3, 3]); // [B, H, T, T]
-  const before = tf.memory().numTensors;
-  const arr = attentionArrays([a, a], 1, 2);
-  assert.equal(tf.memory().numTensors, before);
+  const arr = await expectNoLeak(() => attentionArrays([a, a], 1, 2), 'attentionArrays');
   assert.equal(arr.length, 2);
   // sentence 1, head 1, rows 0..1, cols 0..1: offset 1*18 + 1*9 = 27
   assert.deepEqual(arr[0][1], [[27, 28], [30, 31]]);
-  assert.deepEqual(attentionArrays([a], 0)[0][0], [[0, 1, 2], [3, 4, 5], [6, 7, 8]]);
-  assert.throws(() => attentionArrays([a], 2), /not in the batch of 2/);
-  assert.throws(() => attentionArrays([a], 0, 4), /length 4 must be 1..3/);
-  assert.throws(() => attentionArrays([], 0), /returnAttention/);
-  assert.equal(tf.memory().numTensors, before);
+  await expectNoLeak(() => {
+    assert.deepEqual(attentionArrays([a], 0)[0][0], [[0, 1, 2], [3, 4, 5], [6, 7, 8]]);
+    assert.throws(() => attentionArrays([a], 2), /not in the batch of 2/);
+    assert.throws(() => attentionArrays([a], 0, 4), /length 4 must be 1..3/);
+    assert.throws(() => attentionArrays([], 0), /returnAttention/);
+  }, 'attentionArrays and its errors');
   a.dispose();
 });

@@ -1,16 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
 import { loadTokenizer } from '../src/tokenizer';
-import { BertConfig, CONFIGS, disposeParams, embedTokens, embeddingOutput, encode, initParams } from '../src/model/index';
+import { BertConfig, disposeParams, embedTokens, embeddingOutput, encode, initParams } from '../src/model/index';
 import { contextualVectors, findWordPieces, resolveLayer, staticWordVector, wordOccurrences, wordPieces } from '../src/analysis/contextual_embeddings';
 import { groupSimilarity } from '../src/analysis/group_similarity';
+import { TINY_CONFIGS, backend, expectNoLeak, maxAbsDiff } from './helpers';
 
 const tok = loadTokenizer();
-const SMALL: BertConfig = { ...CONFIGS.tiny, vocabSize: tok.vocabSize, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxPositions: 64 };
-
-const maxAbsDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+const SMALL: BertConfig = { ...TINY_CONFIGS.small, vocabSize: tok.vocabSize, maxPositions: 64 };
 
 /** The hidden-state rows of one sentence encoded alone (no padding, no batching): [T][D]. */
 function statesAlone(p: ReturnType<typeof initParams>, sentence: string, layer: number): number[][] {
@@ -54,34 +52,35 @@ test('resolveLayer counts from the end and rejects missing layers', () => {
 });
 
 test('contextualVectors (batched, padded) equals each sentence encoded alone; mean and first pooling; no leaks', async () => {
-  await initBackend({ log: false });
+  await backend();
   const p = initParams(SMALL, { seed: 7 });
   const sentences = ['We sat on the riverbank.', 'The long grassy riverbank by the old mill was quiet in the evening.', 'A riverbank.'];
-  const before = tf.memory().numTensors;
-  for (const layer of [0, 1, 2, -1]) {
-    for (const pooling of ['mean', 'first'] as const) {
-      const r = contextualVectors(p, tok, sentences, 'riverbank', { layer, pooling, batchSize: 2 });
-      assert.equal(r.layer, layer < 0 ? 2 : layer);
-      assert.equal(r.vectors.length, 3);
-      r.occurrences.forEach((occ, i) => {
-        const rows = statesAlone(p, sentences[occ.sentence], r.layer);
-        const [a, b] = occ.positions.map((pos) => rows[pos]);
-        const expected = pooling === 'first' ? a : a.map((v, j) => (v + b[j]) / 2);
-        assert.ok(maxAbsDiff(r.vectors[i], expected) < 1e-5, `layer ${layer} ${pooling} sentence ${occ.sentence}: ${maxAbsDiff(r.vectors[i], expected)}`);
-      });
+  await expectNoLeak(() => {
+    for (const layer of [0, 1, 2, -1]) {
+      for (const pooling of ['mean', 'first'] as const) {
+        const r = contextualVectors(p, tok, sentences, 'riverbank', { layer, pooling, batchSize: 2 });
+        assert.equal(r.layer, layer < 0 ? 2 : layer);
+        assert.equal(r.vectors.length, 3);
+        r.occurrences.forEach((occ, i) => {
+          const rows = statesAlone(p, sentences[occ.sentence], r.layer);
+          const [a, b] = occ.positions.map((pos) => rows[pos]);
+          const expected = pooling === 'first' ? a : a.map((v, j) => (v + b[j]) / 2);
+          assert.ok(maxAbsDiff(r.vectors[i], expected) < 1e-5, `layer ${layer} ${pooling} sentence ${occ.sentence}: ${maxAbsDiff(r.vectors[i], expected)}`);
+        });
+      }
     }
-  }
-  assert.equal(tf.memory().numTensors, before, 'contextualVectors leaked tensors');
-  assert.throws(() => contextualVectors(p, tok, sentences, 'riverbank', { layer: 3 }), /layer 3 does not exist/);
-  assert.throws(() => contextualVectors(p, tok, sentences, 'riverbank', { batchSize: 0 }), /batchSize/);
-  assert.throws(() => contextualVectors(p, tok, sentences, 'riverbank', { pooling: 'max' as 'mean' }), /pooling/);
-  assert.throws(() => contextualVectors(p, tok, [], 'riverbank'), /at least one sentence/);
-  assert.equal(tf.memory().numTensors, before, 'errors leaked tensors');
+  }, 'contextualVectors');
+  await expectNoLeak(() => {
+    assert.throws(() => contextualVectors(p, tok, sentences, 'riverbank', { layer: 3 }), /layer 3 does not exist/);
+    assert.throws(() => contextualVectors(p, tok, sentences, 'riverbank', { batchSize: 0 }), /batchSize/);
+    assert.throws(() => contextualVectors(p, tok, sentences, 'riverbank', { pooling: 'max' as 'mean' }), /pooling/);
+    assert.throws(() => contextualVectors(p, tok, [], 'riverbank'), /at least one sentence/);
+  }, 'contextualVectors errors');
   disposeParams(p);
 });
 
 test('layer 0 depends only on word and position; the last layer depends on the context', async () => {
-  await initBackend({ log: false });
+  await backend();
   const p = initParams(SMALL, { seed: 11 });
   // "bank" at position 2 in both sentences, different words after it.
   const s = ['The bank was closed.', 'The bank flooded every spring.'];
@@ -98,15 +97,15 @@ test('layer 0 depends only on word and position; the last layer depends on the c
 });
 
 test('staticWordVector is the embedding-table row (mean of the pieces); no leaks', async () => {
-  await initBackend({ log: false });
+  await backend();
   const p = initParams(SMALL, { seed: 3 });
-  const before = tf.memory().numTensors;
-  const table = p.embeddings.word.arraySync() as number[][];
-  const [river, bank] = ['river', '##bank'].map((t) => table[tok.tokenToId(t)!]);
-  assert.ok(maxAbsDiff(staticWordVector(p, tok, 'riverbank'), river.map((v, j) => (v + bank[j]) / 2)) < 1e-7);
-  assert.ok(maxAbsDiff(staticWordVector(p, tok, 'riverbank', 'first'), river) < 1e-7);
-  assert.ok(maxAbsDiff(staticWordVector(p, tok, 'Bank'), table[tok.tokenToId('bank')!]) < 1e-7, 'uncased');
-  assert.equal(tf.memory().numTensors, before);
+  await expectNoLeak(() => {
+    const table = p.embeddings.word.arraySync() as number[][];
+    const [river, bank] = ['river', '##bank'].map((t) => table[tok.tokenToId(t)!]);
+    assert.ok(maxAbsDiff(staticWordVector(p, tok, 'riverbank'), river.map((v, j) => (v + bank[j]) / 2)) < 1e-7);
+    assert.ok(maxAbsDiff(staticWordVector(p, tok, 'riverbank', 'first'), river) < 1e-7);
+    assert.ok(maxAbsDiff(staticWordVector(p, tok, 'Bank'), table[tok.tokenToId('bank')!]) < 1e-7, 'uncased');
+  }, 'staticWordVector');
   disposeParams(p);
 });
 

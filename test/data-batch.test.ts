@@ -1,13 +1,10 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
 import { batches, batchToTensors, disposeBatch, encodeExamples, Example, labelsToTensor, loadTask, loadTokenizer, makeBatch, createRng, shuffled } from '../src/data';
+import { backend, expectNoLeak } from './helpers';
 
 const tok = loadTokenizer();
-before(async () => {
-  await initBackend({ log: false });
-});
+before(backend);
 
 const items = Array.from({ length: 103 }, (_, i) => i);
 
@@ -64,39 +61,40 @@ test('length buckets: batches hold neighbours in length and still cover everythi
   assert.deepEqual([...custom].sort((x, y) => x[0] - y[0]), Array.from({ length: 11 }, (_, k) => items.slice(10 * k, 10 * k + 10)));
 });
 
-test('batchToTensors: shapes, dtypes and values of a dynamically padded batch', () => {
+test('batchToTensors: shapes, dtypes and values of a dynamically padded batch', async () => {
   const examples = loadTask('RTE', 'dev', { limit: 5 });
   const enc = encodeExamples(tok, examples, { maxLength: 64 });
-  const before = tf.memory().numTensors;
-  const t = batchToTensors(enc);
-  assert.deepEqual(t.inputIds.shape, enc.shape);
-  assert.equal(t.inputIds.dtype, 'int32');
-  assert.equal(t.tokenTypeIds.dtype, 'int32');
-  assert.equal(t.attentionMask.dtype, 'float32');
-  assert.deepEqual(t.inputIds.arraySync(), enc.inputIds);
-  assert.deepEqual(t.tokenTypeIds.arraySync(), enc.tokenTypeIds);
-  assert.deepEqual(t.attentionMask.arraySync(), enc.attentionMask);
-  assert.equal(enc.shape[1], Math.min(64, Math.max(...examples.map((e) => tok.encode(e.textA, e.textB, { maxLength: 64 }).inputIds.length))));
-  disposeBatch(t);
-  assert.equal(tf.memory().numTensors, before);
+  await expectNoLeak(() => {
+    const t = batchToTensors(enc);
+    assert.deepEqual(t.inputIds.shape, enc.shape);
+    assert.equal(t.inputIds.dtype, 'int32');
+    assert.equal(t.tokenTypeIds.dtype, 'int32');
+    assert.equal(t.attentionMask.dtype, 'float32');
+    assert.deepEqual(t.inputIds.arraySync(), enc.inputIds);
+    assert.deepEqual(t.tokenTypeIds.arraySync(), enc.tokenTypeIds);
+    assert.deepEqual(t.attentionMask.arraySync(), enc.attentionMask);
+    assert.equal(enc.shape[1], Math.min(64, Math.max(...examples.map((e) => tok.encode(e.textA, e.textB, { maxLength: 64 }).inputIds.length))));
+    disposeBatch(t);
+  }, 'batchToTensors and disposeBatch');
 });
 
-test('makeBatch: int32 labels for classes, float32 for regression, no leaks, errors leak nothing', () => {
-  const before = tf.memory().numTensors;
-  const cls = makeBatch(tok, loadTask('SST-2', 'dev', { limit: 4 }), 'classification');
-  assert.equal(cls.labels.dtype, 'int32');
-  assert.deepEqual(Array.from(cls.labels.dataSync()), [1, 0, 1, 1]);
-  assert.equal(cls.inputIds.shape[0], 4);
-  disposeBatch(cls);
-  const reg = makeBatch(tok, loadTask('STS-B', 'dev', { limit: 3 }), 'regression', { maxLength: 16 });
-  assert.equal(reg.labels.dtype, 'float32');
-  assert.ok(Math.abs(reg.labels.dataSync()[1] - 4.75) < 1e-6);
-  assert.ok(reg.inputIds.shape[1] <= 16);
-  disposeBatch(reg);
-  assert.equal(tf.memory().numTensors, before);
-  assert.throws(() => makeBatch(tok, [{ textA: 'a', label: 0.5 }], 'classification'), /non-negative integer/);
-  assert.throws(() => batchToTensors({ inputIds: [[1, 2], [1]], tokenTypeIds: [[0, 0], [0]], attentionMask: [[1, 1], [1]], shape: [2, 2] }), /row 1 has length 1, expected 2/);
-  const l = labelsToTensor([0, 1, 2], 'classification');
-  l.dispose();
-  assert.equal(tf.memory().numTensors, before);
+test('makeBatch: int32 labels for classes, float32 for regression, no leaks, errors leak nothing', async () => {
+  await expectNoLeak(() => {
+    const cls = makeBatch(tok, loadTask('SST-2', 'dev', { limit: 4 }), 'classification');
+    assert.equal(cls.labels.dtype, 'int32');
+    assert.deepEqual(Array.from(cls.labels.dataSync()), [1, 0, 1, 1]);
+    assert.equal(cls.inputIds.shape[0], 4);
+    disposeBatch(cls);
+    const reg = makeBatch(tok, loadTask('STS-B', 'dev', { limit: 3 }), 'regression', { maxLength: 16 });
+    assert.equal(reg.labels.dtype, 'float32');
+    assert.ok(Math.abs(reg.labels.dataSync()[1] - 4.75) < 1e-6);
+    assert.ok(reg.inputIds.shape[1] <= 16);
+    disposeBatch(reg);
+  }, 'makeBatch and disposeBatch');
+  await expectNoLeak(() => {
+    assert.throws(() => makeBatch(tok, [{ textA: 'a', label: 0.5 }], 'classification'), /non-negative integer/);
+    assert.throws(() => batchToTensors({ inputIds: [[1, 2], [1]], tokenTypeIds: [[0, 0], [0]], attentionMask: [[1, 1], [1]], shape: [2, 2] }), /row 1 has length 1, expected 2/);
+    const l = labelsToTensor([0, 1, 2], 'classification');
+    l.dispose();
+  }, 'errors and labelsToTensor');
 });

@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
+import { backend } from './helpers';
 import { digitsTensors, loadDigits, parseDigitsCsv, shuffledIndices, splitDigits } from '../src/data/digits';
 
 test('the shipped digits: 1,797 images of 64 pixels in [0, 1], labels 0..9, first row as in the file', () => {
@@ -75,7 +75,7 @@ test('the split is seeded, disjoint, complete and of the asked size', () => {
 });
 
 test('digitsTensors gives x [N, 64] float32 and y [N] int32', async () => {
-  await initBackend({ log: false });
+  await backend();
   const data = splitDigits(loadDigits()).test;
   const { x, y } = digitsTensors(data);
   assert.deepEqual(x.shape, [data.y.length, 64]);

@@ -1,18 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
-import { CONFIGS, disposeParams, initParams } from '../src/model/index';
+import { disposeParams } from '../src/model/index';
 import { loadTokenizer } from '../src/tokenizer';
 import { fillMask } from '../src/fill_mask';
+import { TINY_CONFIGS, backend, expectNoLeak, tinyModel } from './helpers';
 
 test('fillMask ranks k candidates per [MASK] with probabilities in order, leaks nothing, and needs a [MASK]', async () => {
-  await initBackend({ log: false });
+  await backend();
   const tok = loadTokenizer();
-  const p = initParams({ ...CONFIGS.tiny, hiddenSize: 8, numHeads: 2, intermediateSize: 16, maxPositions: 32 }, { mlm: true, seed: 3 });
-  const before = tf.memory().numTensors;
-  const preds = await fillMask(p, tok, 'the [MASK] sat on the [MASK] .', 4);
-  assert.equal(tf.memory().numTensors, before);
+  const p = tinyModel({ config: { ...TINY_CONFIGS.micro, vocabSize: tok.vocabSize, maxPositions: 32 }, mlm: true, seed: 3 });
+  const preds = await expectNoLeak(() => fillMask(p, tok, 'the [MASK] sat on the [MASK] .', 4), 'fillMask');
   assert.deepEqual(preds.map((x) => x.position), [2, 6]); // [CLS] the [MASK] sat on the [MASK] . [SEP]
   for (const pr of preds) {
     assert.equal(pr.candidates.length, 4);

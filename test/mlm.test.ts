@@ -1,15 +1,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
 import {
   corpusTokenIds, countTokens, createRng, disposeBatch, IGNORE_INDEX, loadTokenizer, maskTokens, mlmBatch, mlmBatches, mlmToTensors, packSequences, packTokenized, readCorpus, withRandomTokens,
 } from '../src/data';
+import { backend, expectNoLeak } from './helpers';
 
 const tok = loadTokenizer();
-before(async () => {
-  await initBackend({ log: false });
-});
+before(backend);
 
 /** Rows of [CLS] ordinary... (with some [UNK]/[MASK] inside) [SEP] then padding, length T. */
 function syntheticRows(n: number, T: number, seed: number): { ids: number[][]; mask: number[][] } {
@@ -163,19 +160,18 @@ test('mlmBatch pads, never selects padding, and mlmBatches is seeded and covers 
   assert.deepEqual(restored.map(key).sort(), many.map(key).sort());
 });
 
-test('mlmToTensors: dtypes, values, no leaks', () => {
+test('mlmToTensors: dtypes, values, no leaks', async () => {
   const b = mlmBatch([[101, 2000, 2001, 102], [101, 2002, 102]], tok, 2);
-  const before = tf.memory().numTensors;
-  const t = mlmToTensors(b);
-  assert.deepEqual(t.inputIds.shape, [2, 4]);
-  assert.deepEqual([t.inputIds.dtype, t.tokenTypeIds.dtype, t.attentionMask.dtype, t.labels.dtype], ['int32', 'int32', 'float32', 'int32']);
-  assert.deepEqual(t.labels.arraySync(), b.labels);
-  assert.deepEqual(t.inputIds.arraySync(), b.inputIds);
-  assert.deepEqual(t.attentionMask.arraySync(), b.attentionMask);
-  disposeBatch(t);
-  assert.equal(tf.memory().numTensors, before);
-  assert.throws(() => mlmToTensors({ ...b, labels: [[1]] }), /labels is not a 2 x 4 array/);
-  assert.equal(tf.memory().numTensors, before);
+  await expectNoLeak(() => {
+    const t = mlmToTensors(b);
+    assert.deepEqual(t.inputIds.shape, [2, 4]);
+    assert.deepEqual([t.inputIds.dtype, t.tokenTypeIds.dtype, t.attentionMask.dtype, t.labels.dtype], ['int32', 'int32', 'float32', 'int32']);
+    assert.deepEqual(t.labels.arraySync(), b.labels);
+    assert.deepEqual(t.inputIds.arraySync(), b.inputIds);
+    assert.deepEqual(t.attentionMask.arraySync(), b.attentionMask);
+    disposeBatch(t);
+  }, 'mlmToTensors and disposeBatch');
+  await expectNoLeak(() => assert.throws(() => mlmToTensors({ ...b, labels: [[1]] }), /labels is not a 2 x 4 array/), 'a rejected batch');
 });
 
 test('corpusTokenIds: the ordinary ids a corpus contains, ascending; withRandomTokens draws replacements only from them', () => {

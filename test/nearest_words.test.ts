@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
 import { nearestWords } from '../src/analysis/nearest_words';
 import { seededRandom } from '../src/data/rng';
+import { backend, expectNoLeak } from './helpers';
 
 const TABLE = [
   [0, 0], // 0 'pad'
@@ -15,7 +15,7 @@ const TABLE = [
 const VOCAB = ['pad', 'east', 'north', 'far', 'west'];
 
 test('a tiny table with a known answer (l2 and cosine)', async () => {
-  await initBackend({ log: false });
+  await backend();
   const E = tf.tensor2d(TABLE); // [5, 2]
   const q = tf.tensor2d([[1, 0.1], [-2, 0]]); // [2, 2]
   const l2 = nearestWords(E, q, { k: 3, vocab: VOCAB });
@@ -32,7 +32,7 @@ test('a tiny table with a known answer (l2 and cosine)', async () => {
 });
 
 test('chunked search equals brute force on random data, and leaves no tensors behind', async () => {
-  await initBackend({ log: false });
+  await backend();
   const r = seededRandom(1);
   const V = 53;
   const D = 6;
@@ -47,9 +47,7 @@ test('chunked search equals brute force on random data, and leaves no tensors be
       const dot = a.reduce((s, v, i) => s + v * b[i], 0);
       return 1 - dot / Math.sqrt(a.reduce((s, v) => s + v * v, 0) * b.reduce((s, v) => s + v * v, 0));
     };
-    const before = tf.memory().numTensors;
-    const res = nearestWords(E, Q, { k: 4, metric, vocabChunk: 10, queryChunk: 3 });
-    assert.equal(tf.memory().numTensors, before, 'no tensors left behind');
+    const res = await expectNoLeak(() => nearestWords(E, Q, { k: 4, metric, vocabChunk: 10, queryChunk: 3 }), `nearestWords (${metric})`);
     queries.forEach((q, i) => {
       const ref = table.map((e, id) => [dist(q, e), id]).sort((a, b) => a[0] - b[0]).slice(0, 4);
       assert.deepEqual(res.ids[i], ref.map((p) => p[1]), `${metric} query ${i}`);
@@ -62,14 +60,14 @@ test('chunked search equals brute force on random data, and leaves no tensors be
 });
 
 test('bad input is refused with a clear message', async () => {
-  await initBackend({ log: false });
+  await backend();
   const E = tf.tensor2d(TABLE); // [5, 2]
   const q3 = tf.zeros([1, 3]) as tf.Tensor2D; // [1, 3]
   const q = tf.zeros([1, 2]) as tf.Tensor2D; // [1, 2]
-  const before = tf.memory().numTensors;
-  assert.throws(() => nearestWords(E, q3), /same D.*\[5,2\].*\[1,3\]/);
-  assert.throws(() => nearestWords(E, q, { k: 6 }), /k must be an integer from 1 to V = 5/);
-  assert.throws(() => nearestWords(E, q, { vocab: ['a'] }), /vocab has 1 words but E has 5 rows/);
-  assert.equal(tf.memory().numTensors, before);
+  await expectNoLeak(() => {
+    assert.throws(() => nearestWords(E, q3), /same D.*\[5,2\].*\[1,3\]/);
+    assert.throws(() => nearestWords(E, q, { k: 6 }), /k must be an integer from 1 to V = 5/);
+    assert.throws(() => nearestWords(E, q, { vocab: ['a'] }), /vocab has 1 words but E has 5 rows/);
+  }, 'the refusals');
   tf.dispose([E, q, q3]);
 });

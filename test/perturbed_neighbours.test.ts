@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
 import { perturbedNeighbours, perturbedSentenceNeighbours } from '../src/analysis/perturbed_neighbours';
+import { backend, expectNoLeak } from './helpers';
 
 // Five words on a plane: nearest other word of 'east' is 'pad' (distance 1), of 'far' is 'north' (sqrt(18)).
 const TABLE = [
@@ -16,7 +16,7 @@ const VOCAB = ['pad', 'east', 'north', 'far', 'west'];
 const close = (a: number, b: number, tol = 1e-3) => Math.abs(a - b) < tol;
 
 test('displacement, nearest words of the perturbed point and the original word spacing (known answers)', async () => {
-  await initBackend({ log: false });
+  await backend();
   const E = tf.tensor2d(TABLE); // [5, 2]
   // east moved by (0.2, 0.3): still nearest to east; west moved by (0.9, 0): now nearest to pad; far moved by (0, 1.5).
   const moved = tf.tensor2d([[1.2, 0.3], [-0.1, 0], [3, 5.5]]); // [3, 2]
@@ -35,15 +35,13 @@ test('displacement, nearest words of the perturbed point and the original word s
 });
 
 test('sentence version: real tokens only, split back per sentence; no tensors left behind', async () => {
-  await initBackend({ log: false });
+  await backend();
   const E = tf.tensor2d(TABLE); // [5, 2]
   const X = tf.tensor3d([
     [[1, 0.2], [0, 1], [9, 9]], // east, north, (padding row: ignored)
     [[-1, -0.1], [3, 4.2], [0, 0.4]], // west, far, pad
   ]); // [2, 3, 2]
-  const before = tf.memory().numTensors;
-  const r = perturbedSentenceNeighbours(E, [[1, 2], [4, 3, 0]], X, { k: 1, vocab: VOCAB });
-  assert.equal(tf.memory().numTensors, before);
+  const r = await expectNoLeak(() => perturbedSentenceNeighbours(E, [[1, 2], [4, 3, 0]], X, { k: 1, vocab: VOCAB }), 'perturbedSentenceNeighbours');
   assert.deepEqual(r.map((s) => s.map((x) => x.word)), [['east', 'north'], ['west', 'far', 'pad']]);
   assert.ok(close(r[0][0].displacement, 0.2) && close(r[1][1].displacement, 0.2) && close(r[0][1].displacement, 0));
   assert.ok(r.flat().every((x) => x.nearestIsOriginal));
