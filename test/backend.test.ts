@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { backendFromArgs, initBackend, parseBackendName } from '../src/backend';
 import { unsortedSegmentSumValues } from '../src/backend_wasm_kernels';
+import { backend, expectNoLeak, maxAbsDiff } from './helpers';
 
 function installed(pkg: string): boolean {
   try {
@@ -94,25 +95,24 @@ test('the gradient of an embedding lookup on wasm matches the cpu backend (repea
   const cpu = await gatherGrad('cpu', E, [V, D], ids, w);
   const wasm = await gatherGrad('wasm', E, [V, D], ids, w);
   assert.equal(wasm.length, V * D);
-  let maxDiff = 0;
-  for (let i = 0; i < cpu.length; i++) maxDiff = Math.max(maxDiff, Math.abs(cpu[i] - wasm[i]));
+  const maxDiff = maxAbsDiff(cpu, wasm);
   assert.ok(maxDiff < 1e-5, `max |cpu - wasm| = ${maxDiff}`);
   // a row hit many times is the sum of its weights, not one of them
   const row0 = Array.from(wasm.slice(0, D));
   assert.ok(row0.some((v) => Math.abs(v) > 1e-3));
-  await initBackend({ log: false });
+  await backend();
 });
 
 test('the wasm UnsortedSegmentSum kernel leaks no tensors', async () => {
   await initBackend({ backend: 'wasm', log: false });
-  const before = tf.memory().numTensors;
-  const x = tf.randomNormal([6, 3]);
-  const ids = tf.tensor1d([0, 1, 1, 3, 3, 3], 'int32');
-  const y = tf.unsortedSegmentSum(x, ids, 4); // [4, 3]
-  const expected = tf.tidy(() => tf.stack([x.slice(0, 1).sum(0), x.slice(1, 2).sum(0), tf.zeros([3]), x.slice(3, 3).sum(0)]));
-  assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(y, expected))).dataSync()[0]) < 1e-5);
-  tf.dispose([x, ids, y, expected]);
-  assert.equal(tf.memory().numTensors, before);
+  await expectNoLeak(() => {
+    const x = tf.randomNormal([6, 3]);
+    const ids = tf.tensor1d([0, 1, 1, 3, 3, 3], 'int32');
+    const y = tf.unsortedSegmentSum(x, ids, 4); // [4, 3]
+    const expected = tf.tidy(() => tf.stack([x.slice(0, 1).sum(0), x.slice(1, 2).sum(0), tf.zeros([3]), x.slice(3, 3).sum(0)]));
+    assert.ok(maxAbsDiff(y, expected) < 1e-5);
+    tf.dispose([x, ids, y, expected]);
+  }, 'unsortedSegmentSum on wasm');
 });
 
 test('wasm matMul with transposes, batches and broadcasting matches the cpu backend', async () => {
@@ -138,21 +138,17 @@ test('wasm matMul with transposes, batches and broadcasting matches the cpu back
     };
     const cpu = await run('cpu');
     await initBackend({ backend: 'wasm', log: false });
-    const before = tf.memory().numTensors;
-    const wasm = await run('wasm');
-    assert.equal(tf.memory().numTensors, before);
+    const wasm = await expectNoLeak(() => run('wasm'), 'matMul on wasm');
     assert.deepEqual(wasm.shape, cpu.shape, JSON.stringify(c));
-    const diff = Math.max(...cpu.values.map((v, i) => Math.abs(v - wasm.values[i])));
+    const diff = maxAbsDiff(cpu.values, wasm.values);
     assert.ok(diff < 1e-4, `${JSON.stringify(c)}: max diff ${diff}`);
   }
-  await initBackend({ log: false });
+  await backend();
 });
 
 test('wasm sign is exact for tiny magnitudes (as on cpu)', async () => {
   await initBackend({ backend: 'wasm', log: false });
-  const before = tf.memory().numTensors;
-  const s = tf.tidy(() => Array.from(tf.sign(tf.tensor1d([1e-9, -1e-9, 1e-30, -3e-8, 0, 2, -5])).dataSync()));
+  const s = await expectNoLeak(() => tf.tidy(() => Array.from(tf.sign(tf.tensor1d([1e-9, -1e-9, 1e-30, -3e-8, 0, 2, -5])).dataSync())), 'sign on wasm');
   assert.deepEqual(s, [1, -1, 1, -1, 0, 1, -1]);
-  assert.equal(tf.memory().numTensors, before);
-  await initBackend({ log: false });
+  await backend();
 });

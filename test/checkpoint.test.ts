@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
-import { CONFIGS, disposeParams, initParams, loadCheckpoint, namedParams, saveCheckpoint, toHfConfig } from '../src/model';
+import { disposeParams, initParams, loadCheckpoint, namedParams, saveCheckpoint, toHfConfig } from '../src/model';
 import { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from '../src/model/safetensors';
+import { TINY_CONFIGS, backend, expectNoLeak } from './helpers';
 
-const TINY = { ...CONFIGS.tiny, vocabSize: 40, hiddenSize: 8, numHeads: 2, intermediateSize: 16, maxPositions: 10 };
+const TINY = { ...TINY_CONFIGS.micro, vocabSize: 40, maxPositions: 10 };
 const FIXTURE = path.join(__dirname, 'fixtures', 'bert-tiny-random');
 
 function tmpDir(): string {
@@ -38,7 +37,7 @@ test('safetensors: bytes round-trip, header aligned to 8, F16/BF16 read as float
 });
 
 test('save then load gives the same parameters and the same outputs; config.json is HuggingFace BertConfig', async () => {
-  await initBackend({ log: false });
+  await backend();
   const dir = tmpDir();
   const p = initParams(TINY, { numLabels: 3, seed: 4 });
   await saveCheckpoint(p, dir, { extraConfig: { id2label: { 0: 'a', 1: 'b', 2: 'c' } }, advlm: { note: 'test' } });
@@ -60,18 +59,18 @@ test('save then load gives the same parameters and the same outputs; config.json
 });
 
 test('loading an MLM checkpoint for classification initialises the new head and reports the unused one', async () => {
-  await initBackend({ log: false });
-  const before = tf.memory().numTensors;
-  const r = loadCheckpoint(path.join(FIXTURE, 'mlm'), { numLabels: 2, mlm: false, seed: 1 });
-  assert.deepEqual(r.newlyInitialised.sort(), ['bert.pooler.dense.bias', 'bert.pooler.dense.weight', 'classifier.bias', 'classifier.weight']);
-  assert.ok(r.unused.includes('cls.predictions.bias'));
-  assert.ok(r.params.classifier && !r.params.mlm);
-  disposeParams(r.params);
-  assert.equal(tf.memory().numTensors, before);
+  await backend();
+  await expectNoLeak(() => {
+    const r = loadCheckpoint(path.join(FIXTURE, 'mlm'), { numLabels: 2, mlm: false, seed: 1 });
+    assert.deepEqual(r.newlyInitialised.sort(), ['bert.pooler.dense.bias', 'bert.pooler.dense.weight', 'classifier.bias', 'classifier.weight']);
+    assert.ok(r.unused.includes('cls.predictions.bias'));
+    assert.ok(r.params.classifier && !r.params.mlm);
+    disposeParams(r.params);
+  }, 'loading and disposing a checkpoint');
 });
 
 test('old gamma/beta names and prefix-less (BertModel) checkpoints load', async () => {
-  await initBackend({ log: false });
+  await backend();
   const dir = tmpDir();
   const src = readSafetensors(path.join(FIXTURE, 'model.safetensors'));
   const renamed = new Map([...src.tensors].filter(([n]) => n.startsWith('bert.')).map(([n, t]) => [n.replace(/^bert\./, '').replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta'), t]));
@@ -87,8 +86,7 @@ test('old gamma/beta names and prefix-less (BertModel) checkpoints load', async 
 });
 
 test('a wrong checkpoint is an error that lists every missing, unexpected and wrongly shaped tensor', async () => {
-  await initBackend({ log: false });
-  const before = tf.memory().numTensors;
+  await backend();
   const dir = tmpDir();
   const src = readSafetensors(path.join(FIXTURE, 'model.safetensors'));
   const t = new Map(src.tensors);
@@ -98,13 +96,14 @@ test('a wrong checkpoint is an error that lists every missing, unexpected and wr
   t.set('bert.embeddings.position_embeddings.weight', { shape: [4, 128], values: new Float32Array(512) });
   writeSafetensors(path.join(dir, 'model.safetensors'), t);
   fs.copyFileSync(path.join(FIXTURE, 'config.json'), path.join(dir, 'config.json'));
-  assert.throws(() => loadCheckpoint(dir), (e: Error) => {
-    assert.match(e.message, /missing \(2\): .*bert\.embeddings\.LayerNorm\.bias.*bert\.encoder\.layer\.1\.output\.dense\.weight/);
-    assert.match(e.message, /unexpected \(1\): bert\.encoder\.layer\.7\.extra\.weight/);
-    assert.match(e.message, /wrongly shaped \(1\): bert\.embeddings\.position_embeddings\.weight: checkpoint \[4,128\], model \[64,128\]/);
-    return true;
-  });
-  assert.equal(tf.memory().numTensors, before);
+  await expectNoLeak(() => {
+    assert.throws(() => loadCheckpoint(dir), (e: Error) => {
+      assert.match(e.message, /missing \(2\): .*bert\.embeddings\.LayerNorm\.bias.*bert\.encoder\.layer\.1\.output\.dense\.weight/);
+      assert.match(e.message, /unexpected \(1\): bert\.encoder\.layer\.7\.extra\.weight/);
+      assert.match(e.message, /wrongly shaped \(1\): bert\.embeddings\.position_embeddings\.weight: checkpoint \[4,128\], model \[64,128\]/);
+      return true;
+    });
+  }, 'a failed load');
   // a folder without weights, and one whose config is not BERT
   fs.rmSync(path.join(dir, 'model.safetensors'));
   fs.writeFileSync(path.join(dir, 'pytorch_model.bin'), '');

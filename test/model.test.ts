@@ -1,13 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
 import {
-  BertConfig, CONFIGS, DropoutMasks, classificationLogits, countParams, crossEntropy, disposeParams, embedTokens, encode,
+  CONFIGS, DropoutMasks, classificationLogits, countParams, crossEntropy, disposeParams, embedTokens, encode,
   encodeFromEmbeddings, initParams, mlmLogits, namedParams, scaledDotProductAttention, taskLoss,
 } from '../src/model';
-
-const TINY: BertConfig = { ...CONFIGS.tiny, vocabSize: 50, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxPositions: 16 };
+import { TINY_CONFIGS, backend, expectNoLeak, maxAbsDiff, tinyModel } from './helpers';
 
 function inputs() {
   return {
@@ -26,8 +24,8 @@ test('named configs have the documented sizes', () => {
 });
 
 test('shapes of every output, and parameter count of BERT-base-sized tensors', async () => {
-  await initBackend({ log: false });
-  const p = initParams(TINY, { numLabels: 3, mlm: true, seed: 1 });
+  await backend();
+  const p = initParams(TINY_CONFIGS.small, { numLabels: 3, mlm: true, seed: 1 });
   const x = inputs();
   tf.tidy(() => {
     const out = encode(p, x.ids, { tokenTypeIds: x.types, attentionMask: x.mask, returnAttention: true, returnHiddenStates: true });
@@ -40,7 +38,7 @@ test('shapes of every output, and parameter count of BERT-base-sized tensors', a
     // attention rows sum to one and give no weight to padding keys
     const a = out.attentions![1];
     const rowSums = tf.sum(a, -1);
-    assert.ok(tf.max(tf.abs(tf.sub(rowSums, 1))).dataSync()[0] < 1e-5);
+    assert.ok(maxAbsDiff(rowSums, tf.onesLike(rowSums)) < 1e-5);
     const toPad = tf.slice(a, [1, 0, 0, 4], [1, 2, 6, 2]);
     assert.ok(tf.max(toPad).dataSync()[0] < 1e-7);
   });
@@ -54,18 +52,22 @@ test('shapes of every output, and parameter count of BERT-base-sized tensors', a
 });
 
 test('padding does not change the outputs at real positions', async () => {
-  await initBackend({ log: false });
-  const p = initParams(TINY, { numLabels: 2, seed: 3 });
+  await backend();
+  const p = tinyModel({ numLabels: 2, seed: 3 });
   tf.tidy(() => {
     const short = encode(p, tf.tensor2d([[2, 5, 7, 3]], undefined, 'int32')).hidden; // [1, 4, D]
     const padded = encode(p, tf.tensor2d([[2, 5, 7, 3, 0, 0]], undefined, 'int32'), { attentionMask: tf.tensor2d([[1, 1, 1, 1, 0, 0]]) }).hidden;
-    const d = tf.max(tf.abs(tf.sub(short, tf.slice(padded, [0, 0, 0], [1, 4, -1])))).dataSync()[0];
+    const d = maxAbsDiff(short, tf.slice(padded, [0, 0, 0], [1, 4, -1]));
     assert.ok(d < 1e-5, `diff ${d}`);
   });
   disposeParams(p);
 });
 
-/** Central finite differences of f at x along a few coordinates, against the autodiff gradient. */
+/**
+ * Central finite differences of f at x along a few coordinates, against the autodiff gradient. Kept instead of the
+ * shared checkGradient: it checks these exact coordinates with its own error measure (|fd - g| / max(1e-3, |fd| + |g|),
+ * no absolute floor), which the shared random-direction check would change.
+ */
 function checkGradient(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, coords: number[], h = 1e-2): number {
   const g = tf.tidy(() => tf.grad(f)(x).dataSync());
   const base = x.dataSync();
@@ -84,8 +86,8 @@ function checkGradient(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, coords: num
 }
 
 test('gradients with respect to the embeddings and to parameters match finite differences', async () => {
-  await initBackend({ log: false });
-  const p = initParams({ ...TINY, initializerRange: 0.5 }, { numLabels: 3, mlm: true, seed: 5 });
+  await backend();
+  const p = initParams({ ...TINY_CONFIGS.small, initializerRange: 0.5 }, { numLabels: 3, mlm: true, seed: 5 });
   const x = inputs();
   const X = embedTokens(p, x.ids); // [2, 6, 16]
   const lossAt = (e: tf.Tensor) => crossEntropy(classificationLogits(p, encodeFromEmbeddings(p, e, { tokenTypeIds: x.types, attentionMask: x.mask }).hidden), x.labels);
@@ -118,8 +120,8 @@ test('gradients with respect to the embeddings and to parameters match finite di
 });
 
 test('dropout: seeded, off without a context, and masks replay exactly from the cache', async () => {
-  await initBackend({ log: false });
-  const p = initParams({ ...TINY, hiddenDropout: 0.3, attentionDropout: 0.3 }, { numLabels: 2, seed: 2 });
+  await backend();
+  const p = tinyModel({ config: { ...TINY_CONFIGS.small, hiddenDropout: 0.3, attentionDropout: 0.3 }, numLabels: 2, seed: 2 });
   const x = inputs();
   const run = (ctx?: { seed: number; masks?: DropoutMasks }) => tf.tidy(() => Array.from(encode(p, x.ids, { attentionMask: x.mask, dropout: ctx }).hidden.dataSync()));
   const evalA = run();
@@ -133,7 +135,7 @@ test('dropout: seeded, off without a context, and masks replay exactly from the 
   const first = run({ seed: 9, masks });
   assert.ok(masks.masks.size >= 5);
   assert.deepEqual(run({ seed: 12345, masks }), first); // seed ignored: masks come from the cache
-  const before = tf.memory().numTensors;
+  const before = tf.memory().numTensors; // by hand: disposing the cache must free tensors, not merely leak none
   masks.dispose();
   assert.ok(tf.memory().numTensors < before);
   tf.dispose(Object.values(x));
@@ -141,10 +143,11 @@ test('dropout: seeded, off without a context, and masks replay exactly from the 
 });
 
 test('every public op leaks no tensors; re-creating a model does not collide on variable names', async () => {
-  await initBackend({ log: false });
+  await backend();
+  // counted by hand: every call returns a known number of tensors on purpose
   const start = tf.memory().numTensors;
-  const p1 = initParams(TINY, { numLabels: 2, mlm: true });
-  const p2 = initParams(TINY, { numLabels: 2, mlm: true }); // same config and seed: no name clash
+  const p1 = initParams(TINY_CONFIGS.small, { numLabels: 2, mlm: true });
+  const p2 = initParams(TINY_CONFIGS.small, { numLabels: 2, mlm: true }); // same config and seed: no name clash
   assert.equal(namedParams(p1).length, namedParams(p2).length);
   disposeParams(p2);
   const x = inputs();
@@ -169,7 +172,7 @@ test('every public op leaks no tensors; re-creating a model does not collide on 
 });
 
 test('scaled dot-product attention equals softmax(QK^T/sqrt(d_k))V computed by hand, masking padding keys', async () => {
-  await initBackend({ log: false });
+  await backend();
   const Q = [[1, 0], [0, 1], [1, 1], [0.5, -1]];
   const K = [[1, 2], [0, 1], [-1, 0], [2, 2]];
   const V = [[1, 0], [0, 1], [1, 1], [3, -2]];
@@ -181,22 +184,22 @@ test('scaled dot-product attention equals softmax(QK^T/sqrt(d_k))V computed by h
     const z = e.reduce((a, b) => a + b, 0);
     return [0, 1].map((d) => e.reduce((acc, w, j) => acc + (w / z) * V[j][d], 0));
   });
-  const before = tf.memory().numTensors;
-  const inputs = [tf.tensor2d(Q), tf.tensor2d(K), tf.tensor2d(V), tf.tensor1d(bias)];
-  const { output, probs } = scaledDotProductAttention(inputs[0], inputs[1], inputs[2], inputs[3]);
-  const got = output.arraySync() as number[][];
-  got.forEach((row, i) => row.forEach((v, d) => assert.ok(Math.abs(v - expected[i][d]) < 1e-5, `[${i},${d}] ${v} vs ${expected[i][d]}`)));
-  assert.ok((probs.arraySync() as unknown as number[][]).every((r) => r[3] === 0));
-  tf.dispose([output, probs, ...inputs]);
-  assert.equal(tf.memory().numTensors, before);
+  await expectNoLeak(() => {
+    const inputs = [tf.tensor2d(Q), tf.tensor2d(K), tf.tensor2d(V), tf.tensor1d(bias)];
+    const { output, probs } = scaledDotProductAttention(inputs[0], inputs[1], inputs[2], inputs[3]);
+    const got = output.arraySync() as number[][];
+    got.forEach((row, i) => row.forEach((v, d) => assert.ok(Math.abs(v - expected[i][d]) < 1e-5, `[${i},${d}] ${v} vs ${expected[i][d]}`)));
+    assert.ok((probs.arraySync() as unknown as number[][]).every((r) => r[3] === 0));
+    tf.dispose([output, probs, ...inputs]);
+  }, 'scaledDotProductAttention');
 });
 
 test('MLM head over an output vocabulary: the chosen columns of the full logits; ids validated; no leaks', async () => {
-  await initBackend({ log: false });
+  await backend();
   const { outputVocabulary } = await import('../src/model');
-  const p = initParams(TINY, { mlm: true, seed: 3 });
+  const p = tinyModel({ mlm: true, seed: 3 });
   const x = inputs();
-  const v = outputVocabulary([9, 4, 4, 30, 2], TINY.vocabSize);
+  const v = outputVocabulary([9, 4, 4, 30, 2], TINY_CONFIGS.small.vocabSize);
   assert.deepEqual(v.ids, [2, 4, 9, 30]);
   assert.equal(v.index[9], 2);
   assert.equal(v.index[5], -1);
@@ -205,7 +208,7 @@ test('MLM head over an output vocabulary: the chosen columns of the full logits;
   const hidden = encode(p, x.ids, { attentionMask: x.mask }).hidden; // [2, 6, D]
   const positions = tf.tensor1d([1, 8], 'int32'); // [2]
   const ids = tf.tensor1d(v.ids, 'int32'); // [4]
-  const before = tf.memory().numTensors;
+  const before = tf.memory().numTensors; // by hand: the two logits tensors are returned on purpose
   const full = mlmLogits(p, hidden, positions); // [2, 50]
   const sub = mlmLogits(p, hidden, positions, ids); // [2, 4]
   assert.equal(tf.memory().numTensors - before, 2);
