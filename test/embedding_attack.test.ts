@@ -4,8 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { backend, expectNoLeak, tinyModel } from './helpers';
-import { BertConfig, BertParams, CONFIGS, disposeParams, initParams, passCounts, saveCheckpoint } from '../src/model';
+import { TINY_CONFIGS, backend, expectNoLeak, tinyModel } from './helpers';
+import { BertConfig, BertParams, disposeParams, passCounts, saveCheckpoint } from '../src/model';
 import { loadTokenizer } from '../src/tokenizer';
 import type { Example } from '../src/data/glue';
 import {
@@ -14,12 +14,12 @@ import {
 } from '../src/attacks';
 
 // The tokenizer fixture has 16 word pieces: [PAD] [UNK] [CLS] [SEP] [MASK] un ##aff ##able a ##a the . ##s runner run ##ner
-const TINY: BertConfig = { ...CONFIGS.tiny, vocabSize: 16, hiddenSize: 16, numHeads: 2, intermediateSize: 32, maxPositions: 16 };
+const TINY: BertConfig = { ...TINY_CONFIGS.small, vocabSize: 16 };
 const VOCAB = path.join(__dirname, 'fixtures', 'tiny-vocab.txt');
 
 /** A random tiny classifier with scaled-up embeddings and head, so its losses are far from log 2 and vary. */
 function model(seed = 5, scale = 3): BertParams {
-  const p = initParams(TINY, { numLabels: 2, seed });
+  const p = tinyModel({ config: TINY, numLabels: 2, seed });
   p.embeddings.word.assign(tf.tidy(() => tf.mul(p.embeddings.word, 30)));
   p.classifier!.weight.assign(tf.tidy(() => tf.mul(p.classifier!.weight, scale)));
   return p;

@@ -1,29 +1,30 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
 import { digitsTensors, loadDigits, selectDigits, splitDigits } from '../src/data/digits';
 import { disposeImageClassifier, imageClassifierLogits, imageClassifierLoss, imageClassifierVariables, initImageClassifier, predictImageClasses } from '../src/model/image_classifier';
 import { imageClassifierAccuracy, trainImageClassifier } from '../src/train/image_classifier';
 import { imageFgsmExamples } from '../src/adversarial/image_fgsm';
+import { backend, expectNoLeak } from './helpers';
 
 const { train, test: testSet } = splitDigits(loadDigits(), { seed: 0 });
 
 test('instances get unique variable names, are seeded, and dispose completely', async () => {
-  await initBackend({ log: false });
-  const before = tf.memory().numTensors;
-  const a = initImageClassifier({}, 1);
-  const b = initImageClassifier({}, 1);
-  const c = initImageClassifier({ hidden: 8, activation: 'tanh' }, 2);
-  assert.notEqual(a.name, b.name);
-  assert.deepEqual(a.w1.shape, [64, 64]);
-  assert.deepEqual(c.w2.shape, [8, 10]);
-  assert.deepEqual(Array.from(a.w1.dataSync()), Array.from(b.w1.dataSync()), 'same seed, same weights');
-  assert.notDeepEqual(Array.from(a.w1.dataSync()), Array.from(c.w1.dataSync().slice(0, 10)));
-  // He-uniform bound sqrt(6 / 64) for ReLU.
-  for (const v of a.w1.dataSync()) assert.ok(Math.abs(v) <= Math.sqrt(6 / 64) + 1e-7);
-  for (const p of [a, b, c]) disposeImageClassifier(p);
-  assert.equal(tf.memory().numTensors, before);
+  await backend();
+  const a = await expectNoLeak(() => {
+    const a = initImageClassifier({}, 1);
+    const b = initImageClassifier({}, 1);
+    const c = initImageClassifier({ hidden: 8, activation: 'tanh' }, 2);
+    assert.notEqual(a.name, b.name);
+    assert.deepEqual(a.w1.shape, [64, 64]);
+    assert.deepEqual(c.w2.shape, [8, 10]);
+    assert.deepEqual(Array.from(a.w1.dataSync()), Array.from(b.w1.dataSync()), 'same seed, same weights');
+    assert.notDeepEqual(Array.from(a.w1.dataSync()), Array.from(c.w1.dataSync().slice(0, 10)));
+    // He-uniform bound sqrt(6 / 64) for ReLU.
+    for (const v of a.w1.dataSync()) assert.ok(Math.abs(v) <= Math.sqrt(6 / 64) + 1e-7);
+    for (const p of [a, b, c]) disposeImageClassifier(p);
+    return a;
+  }, 'three classifiers created and disposed');
   const d = initImageClassifier(); // the freed name can be taken again without a collision
   assert.equal(d.name, a.name);
   disposeImageClassifier(d);
@@ -31,7 +32,7 @@ test('instances get unique variable names, are seeded, and dispose completely', 
 });
 
 test('logits and loss match a plain-JS forward pass', async () => {
-  await initBackend({ log: false });
+  await backend();
   const p = initImageClassifier({ hidden: 16 }, 3);
   const data = selectDigits(testSet, [0, 1, 2, 3]);
   const { x, y } = digitsTensors(data);
@@ -53,30 +54,26 @@ test('logits and loss match a plain-JS forward pass', async () => {
 });
 
 test('public functions leave no tensors behind', async () => {
-  await initBackend({ log: false });
+  await backend();
   const p = initImageClassifier({}, 4);
   const { x, y } = digitsTensors(selectDigits(testSet, [0, 1, 2, 3, 4]));
-  const leakFree = (fn: () => unknown) => {
-    const before = tf.memory().numTensors;
-    const out = fn();
-    if (out instanceof tf.Tensor) out.dispose();
-    assert.equal(tf.memory().numTensors, before);
-  };
-  leakFree(() => imageClassifierLogits(p, x));
-  leakFree(() => imageClassifierLoss(p, x, y));
-  leakFree(() => imageFgsmExamples(p, x, y, 0.1));
-  leakFree(() => predictImageClasses(p, x));
-  leakFree(() => imageClassifierAccuracy(p, testSet));
-  leakFree(() => imageClassifierAccuracy(p, testSet, { eps: 0.1 }));
-  const before = tf.memory().numTensors;
-  await trainImageClassifier(p, selectDigits(train, [0, 1, 2, 3, 4, 5, 6]), { epochs: 2, batchSize: 3, adversarial: { eps: 0.1 } });
-  assert.equal(tf.memory().numTensors, before, 'training (optimizer state included) leaks nothing');
+  // the returned tensor is disposed inside the check, so only what the function leaves behind counts
+  await expectNoLeak(() => imageClassifierLogits(p, x).dispose(), 'imageClassifierLogits');
+  await expectNoLeak(() => imageClassifierLoss(p, x, y).dispose(), 'imageClassifierLoss');
+  await expectNoLeak(() => imageFgsmExamples(p, x, y, 0.1).dispose(), 'imageFgsmExamples');
+  await expectNoLeak(() => predictImageClasses(p, x), 'predictImageClasses');
+  await expectNoLeak(() => imageClassifierAccuracy(p, testSet), 'imageClassifierAccuracy');
+  await expectNoLeak(() => imageClassifierAccuracy(p, testSet, { eps: 0.1 }), 'imageClassifierAccuracy with eps');
+  await expectNoLeak(
+    () => trainImageClassifier(p, selectDigits(train, [0, 1, 2, 3, 4, 5, 6]), { epochs: 2, batchSize: 3, adversarial: { eps: 0.1 } }),
+    'training (optimizer state included)',
+  );
   tf.dispose([x, y]);
   disposeImageClassifier(p);
 });
 
 test('FGSM examples stay in [0, 1], move each pixel by at most eps and raise the loss', async () => {
-  await initBackend({ log: false });
+  await backend();
   const p = initImageClassifier({}, 5);
   await trainImageClassifier(p, train, { epochs: 3 });
   const { x, y } = digitsTensors(testSet);
@@ -92,7 +89,7 @@ test('FGSM examples stay in [0, 1], move each pixel by at most eps and raise the
 });
 
 test('training learns the digits; FGSM training makes the model more robust to FGSM (fixed seed)', async () => {
-  await initBackend({ log: false });
+  await backend();
   const plain = initImageClassifier({}, 0);
   const robust = initImageClassifier({}, 0);
   const rPlain = await trainImageClassifier(plain, train, { epochs: 12, seed: 0 });
@@ -112,7 +109,7 @@ test('training learns the digits; FGSM training makes the model more robust to F
 });
 
 test('adversarial training with alpha = 1 is plain training; shouldStop stops early', async () => {
-  await initBackend({ log: false });
+  await backend();
   const small = selectDigits(train, Array.from({ length: 100 }, (_, i) => i));
   const a = initImageClassifier({ hidden: 16 }, 6);
   const b = initImageClassifier({ hidden: 16 }, 6);

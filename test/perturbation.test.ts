@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
 import {
   applyMask,
   ascentStep,
@@ -12,6 +11,7 @@ import {
   projectDelta,
   seededRandomNormal,
 } from '../src/adversarial/perturbation';
+import { backend, expectNoLeak } from './helpers';
 
 const B = 3;
 const T = 4;
@@ -38,14 +38,8 @@ function values(t: tf.Tensor): number[] {
   return v;
 }
 
-function leakFree(fn: () => tf.Tensor | tf.Tensor[]): void {
-  const before = tf.memory().numTensors;
-  tf.dispose(fn());
-  assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-}
-
 test('perExampleNorm matches plain JS and clamps zeros at 1e-8', async () => {
-  await initBackend({ log: false });
+  await backend();
   const x = tf.randomUniform([B, T, D], -2, 2, 'float32', 1); // [B, T, D]
   const xs = x.arraySync() as number[][][];
   for (const norm of ['l2', 'linf'] as const) {
@@ -54,13 +48,13 @@ test('perExampleNorm matches plain JS and clamps zeros at 1e-8', async () => {
   }
   const z = tf.zeros([2, T, D]);
   for (const n of perExampleNorm(z, 'l2').arraySync()) assert.ok(Math.abs(n - NORM_CLAMP) < 1e-12);
-  leakFree(() => perExampleNorm(x, 'l2'));
-  leakFree(() => perExampleNorm(x, 'linf'));
+  await expectNoLeak(() => tf.dispose(perExampleNorm(x, 'l2')), 'perExampleNorm');
+  await expectNoLeak(() => tf.dispose(perExampleNorm(x, 'linf')), 'perExampleNorm');
   tf.dispose([x, z]);
 });
 
 test('l2 projection: outside the ball lands on it, inside is unchanged', async () => {
-  await initBackend({ log: false });
+  await backend();
   const eps = 1.5;
   // Example 0 far outside, example 1 inside, example 2 outside.
   const scales = tf.tensor([3, 0.1, 1], [B, 1, 1]); // [B, 1, 1]
@@ -78,12 +72,12 @@ test('l2 projection: outside the ball lands on it, inside is unchanged', async (
   const ratio = tf.div(p, delta).arraySync() as number[][][];
   const r0 = ratio[0].flat();
   for (const r of r0) assert.ok(Math.abs(r - r0[0]) < 1e-5 && r0[0] > 0);
-  leakFree(() => projectDelta(delta, eps, 'l2'));
+  await expectNoLeak(() => tf.dispose(projectDelta(delta, eps, 'l2')), 'projectDelta');
   tf.dispose([scales, delta, p]);
 });
 
 test('linf projection clamps each entry; eps <= 0 means unconstrained', async () => {
-  await initBackend({ log: false });
+  await backend();
   const delta = tf.randomUniform([B, T, D], -1, 1, 'float32', 3); // [B, T, D]
   const eps = 0.3;
   const p = projectDelta(delta, eps, 'linf');
@@ -102,13 +96,13 @@ test('linf projection clamps each entry; eps <= 0 means unconstrained', async ()
       u.dispose();
     }
   }
-  leakFree(() => projectDelta(delta, eps, 'linf'));
-  leakFree(() => projectDelta(delta, 0, 'l2'));
+  await expectNoLeak(() => tf.dispose(projectDelta(delta, eps, 'linf')), 'projectDelta');
+  await expectNoLeak(() => tf.dispose(projectDelta(delta, 0, 'l2')), 'projectDelta');
   tf.dispose([delta, p]);
 });
 
 test('normalizeGradient: l2 gives unit norm along g; linf max gives max-abs 1; sign gives signs; padding is zero', async () => {
-  await initBackend({ log: false });
+  await backend();
   const g = tf.randomNormal([B, T, D], 0, 1e-3, 'float32', 4); // [B, T, D]
   const mask = tf.tensor2d(MASK); // [B, T]
   const gm = (g.arraySync() as number[][][]).map((ex, b) => ex.map((row, t) => row.map((v) => v * MASK[b][t])));
@@ -132,13 +126,13 @@ test('normalizeGradient: l2 gives unit norm along g; linf max gives max-abs 1; s
   // Zero gradient: no NaN, just zero.
   const z = tf.zeros([B, T, D]);
   assert.ok(normalizeGradient(z, 'l2').dataSync().every((v) => v === 0));
-  leakFree(() => normalizeGradient(g, 'l2', { mask }));
-  leakFree(() => normalizeGradient(g, 'linf', { mask, linfStep: 'sign' }));
+  await expectNoLeak(() => tf.dispose(normalizeGradient(g, 'l2', { mask })), 'normalizeGradient');
+  await expectNoLeak(() => tf.dispose(normalizeGradient(g, 'linf', { mask, linfStep: 'sign' })), 'normalizeGradient');
   tf.dispose([g, mask, z]);
 });
 
 test('ascentStep moves by exactly alpha in the chosen norm, along the gradient, not on padding', async () => {
-  await initBackend({ log: false });
+  await backend();
   const mask = tf.tensor2d(MASK); // [B, T]
   const delta = initDelta([B, T, D], { kind: 'uniform', mag: 0.1 }, { mask, seed: 5 }); // [B, T, D]
   const g = tf.randomNormal([B, T, D], 0, 1, 'float32', 6); // [B, T, D]
@@ -152,14 +146,14 @@ test('ascentStep moves by exactly alpha in the chosen norm, along the gradient, 
     inner.forEach((v) => assert.ok(v > 0));
     const s = step.arraySync() as number[][][];
     s.forEach((ex, b) => ex.forEach((row, t) => { if (MASK[b][t] === 0) assert.ok(row.every((v) => v === 0)); }));
-    leakFree(() => ascentStep(delta, g, alpha, norm, { mask }));
+    await expectNoLeak(() => tf.dispose(ascentStep(delta, g, alpha, norm, { mask })), 'ascentStep');
     tf.dispose([next, step]);
   }
   tf.dispose([mask, delta, g]);
 });
 
 test('initDelta: FreeLB l2 init has E||delta||^2 = mag^2 / 3 whatever the length, zero on padding', async () => {
-  await initBackend({ log: false });
+  await backend();
   const n = 400;
   const t = 12;
   const d = 16;
@@ -180,12 +174,12 @@ test('initDelta: FreeLB l2 init has E||delta||^2 = mag^2 / 3 whatever the length
     if (j >= lengths[i]) assert.ok(v === 0, `padding ${v}`);
     else assert.ok(Math.abs(v) <= mag / Math.sqrt(lengths[i] * d) + 1e-7);
   })));
-  leakFree(() => initDelta([n, t, d], { kind: 'freelb-l2', mag }, { mask, seed: 7 }));
+  await expectNoLeak(() => tf.dispose(initDelta([n, t, d], { kind: 'freelb-l2', mag }, { mask, seed: 7 })), 'initDelta');
   tf.dispose([mask, delta]);
 });
 
 test('initDelta: uniform, gaussian and zeros have the right statistics, are seeded and masked', async () => {
-  await initBackend({ log: false });
+  await backend();
   const shape = [50, 10, 20];
   const mask = tf.ones([50, 10]); // [50, 10]
   const u = values(initDelta(shape, { kind: 'uniform', mag: 0.2 }, { mask, seed: 8 }));
@@ -208,22 +202,22 @@ test('initDelta: uniform, gaussian and zeros have the right statistics, are seed
   for (const init of [{ kind: 'uniform', mag: 1 }, { kind: 'gaussian', sigma: 1 }, { kind: 'zeros' }] as const) {
     const dv = initDelta([B, T, D], init, { mask: padMask, seed: 9 }).arraySync() as number[][][];
     dv.forEach((ex, b) => ex.forEach((row, t) => { if (MASK[b][t] === 0 || init.kind === 'zeros') assert.ok(row.every((v) => v === 0)); }));
-    leakFree(() => initDelta([B, T, D], init, { mask: padMask, seed: 9 }));
+    await expectNoLeak(() => tf.dispose(initDelta([B, T, D], init, { mask: padMask, seed: 9 })), 'initDelta');
   }
-  leakFree(() => seededRandomNormal([3], 0, 1, 0));
+  await expectNoLeak(() => tf.dispose(seededRandomNormal([3], 0, 1, 0)), 'seededRandomNormal');
   tf.dispose([mask, padMask]);
 });
 
 test('tf.sign is right for tiny values (wasm kernel replaced), applyMask zeroes padding', async () => {
-  await initBackend({ log: false });
+  await backend();
   const x = tf.tensor1d([1e-12, -1e-12, 1e-30, -3, 0, 2]); // [6]
   assert.deepEqual(Array.from(tf.tidy(() => tf.sign(x)).dataSync()), [1, -1, 1, -1, 0, 1]);
   const ones = tf.ones([B, T, D]);
   const mask = tf.tensor2d(MASK); // [B, T]
   const m = applyMask(ones, mask).arraySync() as number[][][];
   m.forEach((ex, b) => ex.forEach((row, t) => row.forEach((v) => assert.equal(v, MASK[b][t]))));
-  leakFree(() => applyMask(ones, mask));
-  leakFree(() => applyMask(ones));
+  await expectNoLeak(() => tf.dispose(applyMask(ones, mask)), 'applyMask');
+  await expectNoLeak(() => tf.dispose(applyMask(ones)), 'applyMask');
   assert.throws(() => applyMask(ones, tf.ones([B, T + 1])), /mask of shape \[3,5\].*\[3,4,5\]/);
   tf.dispose([x, ones, mask]);
 });
