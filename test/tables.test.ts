@@ -7,12 +7,10 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import * as dfd from 'danfojs-node';
-import { initBackend } from '../src/backend';
 import { danfo, summarizeResults, summaryFrame, tableHtml, tableMarkdown, tableText, tableTsv, showTable, type ResultRow } from '../src/viz';
+import { backend, expectNoLeak } from './helpers';
 
-before(async () => {
-  await initBackend({ log: false });
-});
+before(backend);
 
 /**
  * By hand:
@@ -78,21 +76,21 @@ test('population variance on request; scale; order with an absent task', () => {
   assert.match(s.note, /population variance, n/);
 });
 
-test('a danfo DataFrame with null and NaN gives exactly the same table as the plain rows', () => {
-  const before = tf.memory().numTensors;
-  const df = new dfd.DataFrame(FIXTURE.map((r) => ({ ...r })));
-  const fromFrame = summarizeResults(df);
-  const fromRows = summarizeResults(FIXTURE);
-  assert.deepEqual(
-    fromFrame.cells.flat().map((c) => [c.text, c.n, c.missing, c.median]),
-    fromRows.cells.flat().map((c) => [c.text, c.n, c.missing, c.median]),
-  );
-  const frame = summaryFrame(fromFrame);
-  assert.deepEqual(frame.columns, ['SST-2', 'RTE']);
-  assert.deepEqual(frame.index, ['BERT', 'FreeLB']);
-  assert.deepEqual(frame.values, [['92.5 (1.25)', '68.0 (4.00) [3/5]'], ['93.5 (-)', '- [0/2]']]);
-  tableHtml(df);
-  assert.equal(tf.memory().numTensors, before, 'no tensors leaked');
+test('a danfo DataFrame with null and NaN gives exactly the same table as the plain rows', async () => {
+  await expectNoLeak(() => {
+    const df = new dfd.DataFrame(FIXTURE.map((r) => ({ ...r })));
+    const fromFrame = summarizeResults(df);
+    const fromRows = summarizeResults(FIXTURE);
+    assert.deepEqual(
+      fromFrame.cells.flat().map((c) => [c.text, c.n, c.missing, c.median]),
+      fromRows.cells.flat().map((c) => [c.text, c.n, c.missing, c.median]),
+    );
+    const frame = summaryFrame(fromFrame);
+    assert.deepEqual(frame.columns, ['SST-2', 'RTE']);
+    assert.deepEqual(frame.index, ['BERT', 'FreeLB']);
+    assert.deepEqual(frame.values, [['92.5 (1.25)', '68.0 (4.00) [3/5]'], ['93.5 (-)', '- [0/2]']]);
+    tableHtml(df);
+  }, 'summarizing a danfo DataFrame');
 });
 
 test('danfo 1.2 pitfalls that summarizeResults avoids (if this fails, danfo changed: re-check tables.ts)', () => {
