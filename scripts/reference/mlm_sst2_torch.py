@@ -16,6 +16,15 @@ export_data.ts. Example (one core):
     OMP_NUM_THREADS=1 python3 scripts/reference/mlm_sst2_torch.py finetune --init /tmp/pt.pt --seed 0
     OMP_NUM_THREADS=1 python3 scripts/reference/mlm_sst2_torch.py finetune --seed 0      # random init
 
+On IMDB (imdb_data.py writes the data; see SCOUTING-imdb.md for the runs), e.g. the first 3,000 steps of
+a 50,000-step schedule with a 1,000-step warmup:
+
+    /usr/bin/python3 scripts/reference/imdb_data.py --imdb data/imdb --out /tmp/advlm-imdb
+    OMP_NUM_THREADS=1 python3 scripts/reference/mlm_sst2_torch.py pretrain --data /tmp/advlm-imdb-128.json \
+        --steps 3000 --schedule-steps 50000 --warmup 1000 --lr 2e-3 --save /tmp/imdb.pt
+    OMP_NUM_THREADS=1 python3 scripts/reference/mlm_sst2_torch.py finetune --data /tmp/advlm-imdb-128.json \
+        --init /tmp/imdb.pt --limit 1000 --seed 0
+
 Differences from the library: its own random streams (masks, dropout, order), so figures match in
 distribution, not digit for digit; no length bucketing in fine-tuning; dev masks drawn once with seed 777.
 """
@@ -35,6 +44,12 @@ ap.add_argument('--data', default='/tmp/advlm-reference.json')
 ap.add_argument('--steps', type=int, default=6339, help='pre-training steps')
 ap.add_argument('--batch-size', type=int, default=8, help='pre-training sequences per step')
 ap.add_argument('--lr', type=float, default=1e-3, help='pre-training peak learning rate')
+ap.add_argument('--warmup', type=float, default=0.06, help='warmup: a fraction of the schedule if below 1, else steps')
+ap.add_argument('--schedule-steps', type=int, default=0, help='length of the linear decay schedule (default --steps); '
+                'larger than --steps scouts the start of a longer run')
+ap.add_argument('--beta2', type=float, default=0.999, help='Adam beta2 (pre-training)')
+ap.add_argument('--init-range', type=float, default=0.02, help='standard deviation of the initial weights')
+ap.add_argument('--threads', type=int, default=0, help='torch threads (default: leave as OMP_NUM_THREADS sets it)')
 ap.add_argument('--eval-every', type=int, default=1000)
 ap.add_argument('--save', default='', help='where to save the pre-trained weights')
 ap.add_argument('--init', default='', help='fine-tune from these weights (default: random)')
@@ -43,6 +58,8 @@ ap.add_argument('--epochs', type=int, default=3)
 ap.add_argument('--limit', type=int, default=0, help='use only the first N SST-2 training sentences')
 ap.add_argument('--seed', type=int, default=0)
 args = ap.parse_args()
+if args.threads:
+    torch.set_num_threads(args.threads)
 torch.manual_seed(args.seed)
 random.seed(args.seed)
 data = json.load(open(args.data))
@@ -78,7 +95,7 @@ class Bert(nn.Module):
         self.pooler, self.classifier = nn.Linear(H, H), nn.Linear(H, 2)
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.Embedding)):
-                nn.init.normal_(m.weight, 0, 0.02)
+                nn.init.normal_(m.weight, 0, args.init_range)
             if isinstance(m, nn.Linear):
                 nn.init.zeros_(m.bias)
 
@@ -93,14 +110,14 @@ class Bert(nn.Module):
 
 
 def lr_at(step, total, peak, warmup):
-    w = int(total * warmup)
+    w = int(warmup) if warmup >= 1 else int(total * warmup)
     return peak * step / max(1, w) if step < w else peak * max(0.0, (total - step) / max(1, total - w))
 
 
-def adamw(model, lr):
+def adamw(model, lr, beta2=0.999):
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and 'ln' not in n]
     rest = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and 'ln' not in n)]
-    return torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': rest, 'weight_decay': 0.0}], lr=lr, eps=1e-6)
+    return torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': rest, 'weight_decay': 0.0}], lr=lr, betas=(0.9, beta2), eps=1e-6)
 
 
 def padded(rows):
@@ -118,8 +135,12 @@ if args.init:
     model.load_state_dict(torch.load(args.init))
 
 if args.mode == 'pretrain':
-    train, dev = data['train'], data['dev']
-    corpus = torch.tensor(sorted({t for s in train + dev for t in s if t not in special}))  # the output vocabulary
+    train = data['train']
+    dev_sets = data.get('devSets') or {'dev': data['dev']}  # IMDB data (imdb_data.py): the dev reviews at each length
+    seen = {t for s in train for t in s}
+    for d in dev_sets.values():
+        seen.update(t for s in d for t in s)
+    corpus = torch.tensor(sorted(seen - special))  # the output vocabulary
     row_of = torch.full((V,), -1, dtype=torch.long)
     row_of[corpus] = torch.arange(len(corpus))
     special_ids = torch.tensor(sorted(special))
@@ -140,33 +161,52 @@ if args.mode == 'pretrain':
         target = row_of[labels]
         return F.cross_entropy(logits, target), (logits.argmax(-1) == target).float().sum()
 
-    gen_dev = torch.Generator().manual_seed(777)
-    dev_batches = [mlm_batch(dev[i:i + 32], gen_dev) for i in range(0, len(dev), 32)]
+    def dev_batches_of(dev):
+        gen_dev = torch.Generator().manual_seed(777)
+        return [mlm_batch(dev[i:i + 32], gen_dev) for i in range(0, len(dev), 32)]
 
-    def evaluate():
+    dev_batches = {name: dev_batches_of(d) for name, d in dev_sets.items()}
+    counts = torch.bincount(torch.tensor([t for s in train for t in s]), minlength=V)[corpus].double() + 1
+    log_unigram = (counts / counts.sum()).log()
+    for name, batches in dev_batches.items():
+        labels = torch.cat([b[3] for b in batches])
+        print('dev %s: %d sequences, %d masked tokens, unigram cross-entropy %.4f (output vocabulary %d)' % (
+            name, len(dev_sets[name]), len(labels), -log_unigram[row_of[labels]].mean().item(), len(corpus)), flush=True)
+
+    def evaluate(batches):
         model.eval()
         loss = correct = n = 0
         with torch.no_grad():
-            for b in dev_batches:
+            for b in batches:
                 l, c = mlm_loss(*b)
                 loss, correct, n = loss + l.item() * len(b[3]), correct + c.item(), n + len(b[3])
         model.train()
         return loss / n, correct / n
 
-    opt, gen, order, t0 = adamw(model, args.lr), torch.Generator().manual_seed(args.seed), [], time.time()
+    schedule = args.schedule_steps or args.steps
+    opt, gen, order, t0 = adamw(model, args.lr, args.beta2), torch.Generator().manual_seed(args.seed), [], time.time()
+    train_loss = tokens = 0
+    cpu0 = time.process_time()
     for step in range(args.steps):
         if len(order) < args.batch_size:
             order += random.sample(range(len(train)), len(train))
         rows = [train[order.pop()] for _ in range(args.batch_size)]
         for g in opt.param_groups:
-            g['lr'] = lr_at(step, args.steps, args.lr, 0.06)
+            g['lr'] = lr_at(step, schedule, args.lr, args.warmup)
+        tokens += sum(len(r) for r in rows)
         loss, _ = mlm_loss(*mlm_batch(rows, gen))
+        train_loss += loss.item()
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if (step + 1) % args.eval_every == 0:
-            print(f'step {step + 1}: dev MLM loss %.4f, accuracy %.4f (%.0fs)' % (*evaluate(), time.time() - t0), flush=True)
+            train_time, cpu_time = time.time() - t0, time.process_time() - cpu0
+            dev = ', '.join('dev %s MLM loss %.4f accuracy %.4f' % (name, *evaluate(b)) for name, b in dev_batches.items())
+            print(f'step {step + 1} ({tokens / 1e6:.2f} M tokens): train %.4f, %s (%.0fs, CPU %.0fs)' % (
+                train_loss / args.eval_every, dev, train_time, cpu_time), flush=True)
+            # the times printed leave out evaluation
+            train_loss, t0, cpu0 = 0, t0 + (time.time() - t0 - train_time), cpu0 + (time.process_time() - cpu0 - cpu_time)
     if args.save:
         torch.save(model.state_dict(), args.save)
 else:
