@@ -12,19 +12,18 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {
-  BertParams, DropoutMasks, TaskBatch, countPasses, disposeModelBatch, disposeParams, initParams, lossAndGradients, loadCheckpoint, namedParams,
-  saveCheckpoint, taskLossPerExample, embedTokens,
+  BertParams, DropoutMasks, TaskBatch, countPasses, disposeModelBatch, disposeParams, lossAndGradients, loadCheckpoint, namedParams,
+  taskLossPerExample, embedTokens,
 } from '../src/model';
 import {
-  FREEAT_DEFAULTS, FREELB_DEFAULTS, Method, PGD_DEFAULTS, StepResult, fitCarriedDelta, freeat, freelb, freelbStep, methodFromJson, pgd, pgdAscent, pgdStep, vanilla,
+  FREEAT_DEFAULTS, FREELB_DEFAULTS, Method, PGD_DEFAULTS, fitCarriedDelta, freeat, freelb, freelbStep, methodFromJson, pgd, pgdAscent, pgdStep, vanilla,
 } from '../src/adversarial/methods';
 import { lossAtDelta, perturbableMask, referenceInit } from '../src/adversarial/embedding_delta';
 import { replaySeed } from '../src/adversarial/freeat_shafahi_2019';
 import { ascentStep, initDelta, perExampleNorm, projectDelta } from '../src/adversarial/perturbation';
 import { finetune } from '../src/train/finetune';
 import { readSafetensors } from '../src/model/safetensors';
-import { loadTokenizer } from '../src/data';
-import { TINY_CONFIGS, backend, expectNoLeak, maxAbsDiff, tinyModel } from './helpers';
+import { TINY_CONFIGS, backend, disposeStepResult, expectNoLeak, maxAbsDiff, tinyCheckpoint, tinyModel } from './helpers';
 
 const NO_DROPOUT = { ...TINY_CONFIGS.small, hiddenDropout: 0, attentionDropout: 0 };
 
@@ -41,7 +40,6 @@ function taskBatch(B = 3, T = 7, pairs = false): TaskBatch {
 }
 
 const info = (step: number, replay = 0) => ({ step, epoch: 0, seed: 11 + step, replay });
-const disposeResult = (r: StepResult) => tf.dispose([r.loss, ...r.grads.values(), ...Object.values(r.metrics)]);
 const values = (t: tf.Tensor) => Array.from(t.dataSync());
 
 /** max over padding positions of |delta| ([B, T, D] against a [B, T] mask). */
@@ -76,7 +74,7 @@ test('projection: every example stays within eps (l2 over T x D, and linf) and p
   m.dispose();
   // FreeLB's and FreeAT's deltas: within eps after every ascent, zero on padding (FreeAT's state is its delta)
   const fa = freeat({ eps: 0.2, alpha: 5 }).makeStep({ params: p, objective: 'task' });
-  for (let r = 0; r < 2; r++) disposeResult(fa.step(b, info(0, r)));
+  for (let r = 0; r < 2; r++) disposeStepResult(fa.step(b, info(0, r)));
   const st = fa.saveState!();
   const carried = st.get('delta')!;
   for (const n of values(perExampleNorm(carried, 'l2'))) assert.ok(n <= 0.2 * (1 + 1e-5) && n > 0.199, `FreeAT delta norm ${n}`);
@@ -108,8 +106,8 @@ test('FreeLB with K = 1 and zero init is exactly plain training; its gradient is
   assert.equal(one.grads.size, plain.grads.size);
   for (const [name, g] of plain.grads) assert.equal(maxAbsDiff(one.grads.get(name)!, g), 0, name);
   assert.equal(one.metrics.cleanLoss.dataSync()[0], plain.loss.dataSync()[0]);
-  disposeResult(plain);
-  disposeResult(one);
+  disposeStepResult(plain);
+  disposeStepResult(one);
 
   // K = 3 by hand: the same delta0, the same dropout masks, the ascent from the primitives
   const c = { ...FREELB_DEFAULTS, K: 3, alpha: 0.3, eps: 0.5 };
@@ -139,7 +137,7 @@ test('FreeLB with K = 1 and zero init is exactly plain training; its gradient is
   assert.ok(Math.abs(got.metrics.advLoss.dataSync()[0] - lossesByHand[2]) < 1e-6);
   // and the passes differ (delta moved): the test is not trivially satisfied
   assert.ok(lossesByHand[2] > lossesByHand[0], `loss rises along the ascent: ${lossesByHand}`);
-  disposeResult(got);
+  disposeStepResult(got);
   tf.dispose([d, delta0, ...perPass.flatMap((m) => [...m.values()])]);
   masks.dispose();
   disposeModelBatch(b);
@@ -217,7 +215,7 @@ test("FreeAT: the delta after replay r is where replay r + 1 starts; a new minib
   // replays out of order are an error that says so
   const other = freeat({}).makeStep({ params: p, objective: 'task' });
   assert.throws(() => other.step(b, info(0, 1)), /replay 1 of a minibatch of shape \[3,7,16\] has no delta from replay 0/);
-  for (const r of [r0, r1, r2a, r2b, next, carried]) disposeResult(r);
+  for (const r of [r0, r1, r2a, r2b, next, carried]) disposeStepResult(r);
   tf.dispose([init, after0, expected1, after1, last, reinit]);
   for (const s of [step, fresh, carry, other]) s.dispose();
   disposeModelBatch(b);
@@ -233,7 +231,7 @@ test('pass counts per step: PGD-K K + 1 forwards, K backwards to delta only, 1 f
     let out;
     for (let r = 0; r <= replay; r++) {
       const { result, passes: ps } = countPasses(() => s.step(b, info(step, r)));
-      disposeResult(result);
+      disposeStepResult(result);
       out = ps;
     }
     s.dispose();
@@ -277,7 +275,7 @@ test('no leaks over several steps, for every method and variant; metrics are fin
             const want = [...expectedMetrics[m.name], ...((m.config as { regWeight?: number }).regWeight ? ['symKl'] : [])].sort();
             assert.deepEqual(names, want, `${m.name} metrics`);
             for (const [k, v] of [['loss', res.loss] as const, ...Object.entries(res.metrics)]) assert.ok(Number.isFinite(v.dataSync()[0]), `${m.name} ${k}`);
-            disposeResult(res);
+            disposeStepResult(res);
           }
           disposeModelBatch(batch);
         }
@@ -298,14 +296,6 @@ test('the registry checks the options of the three methods', () => {
   assert.deepEqual(methodFromJson('freeat', { carryAcrossBatches: true }).config, { ...FREEAT_DEFAULTS, carryAcrossBatches: true });
 });
 
-/** A small BERT-vocabulary checkpoint (hidden 8) saved to a temporary folder (as test/methods.test.ts). */
-async function tinyCheckpoint(dir: string): Promise<string> {
-  const p = initParams({ ...TINY_CONFIGS.micro, vocabSize: loadTokenizer().vocabSize, maxPositions: 64 }, { mlm: true, seed: 3 });
-  const out = path.join(dir, 'ckpt');
-  await saveCheckpoint(p, out);
-  disposeParams(p);
-  return out;
-}
 
 test('each method fine-tunes SST-2 end to end, with its per-step metrics in the run record', async () => {
   await backend();
@@ -313,31 +303,31 @@ test('each method fine-tunes SST-2 end to end, with its per-step metrics in the 
   process.env.ADVLM_RUNS_FILE = path.join(dir, 'runs.jsonl');
   try {
     const ckpt = await tinyCheckpoint(dir);
-    const before = tf.memory().numTensors;
-    for (const method of [pgd({ K: 2 }), freelb({ K: 2 }), freeat({ replays: 2, carryAcrossBatches: true })]) {
-      const config = { task: 'SST-2', checkpoint: ckpt, method, limitTrain: 32, limitDev: 16, maxLength: 24, batchSize: 16, trainer: { epochs: 1 } };
-      const outDir = path.join(dir, method.name);
-      if (method.name === 'freeat') {
-        // stopped after its first minibatch: the carried delta is in the resume state, and the run resumes from it
-        const first = await finetune(config, { outDir, stopFlag: { stop: true }, progress: { mode: 'silent' } });
-        disposeParams(first.params);
-        const file = path.join(outDir, 'resume', 'method_state.safetensors');
-        assert.ok(fs.existsSync(file), "FreeAT's carried delta is in the resume state");
-        assert.deepEqual(readSafetensors(file).tensors.get('delta')!.shape.slice(0, 1), [16]);
+    await expectNoLeak(async () => {
+      for (const method of [pgd({ K: 2 }), freelb({ K: 2 }), freeat({ replays: 2, carryAcrossBatches: true })]) {
+        const config = { task: 'SST-2', checkpoint: ckpt, method, limitTrain: 32, limitDev: 16, maxLength: 24, batchSize: 16, trainer: { epochs: 1 } };
+        const outDir = path.join(dir, method.name);
+        if (method.name === 'freeat') {
+          // stopped after its first minibatch: the carried delta is in the resume state, and the run resumes from it
+          const first = await finetune(config, { outDir, stopFlag: { stop: true }, progress: { mode: 'silent' } });
+          disposeParams(first.params);
+          const file = path.join(outDir, 'resume', 'method_state.safetensors');
+          assert.ok(fs.existsSync(file), "FreeAT's carried delta is in the resume state");
+          assert.deepEqual(readSafetensors(file).tensors.get('delta')!.shape.slice(0, 1), [16]);
+        }
+        const ft = await finetune(config, { outDir, progress: { mode: 'silent' } });
+        assert.equal(ft.record.method, method.name);
+        for (const k of method.name === 'freeat' ? ['advLoss', 'deltaNorm', 'gradNorm'] : ['cleanLoss', 'advLoss', 'deltaNorm', 'gradNorm']) {
+          assert.equal(ft.record.steps![k]?.length, 2, `${method.name}: ${k} per step`);
+          assert.ok(Number.isFinite(ft.record.epochs[0].metrics![k]), `${method.name}: ${k} per epoch`);
+        }
+        assert.ok(ft.record.epochs[0].metrics!.deltaNorm > 0);
+        const rec = JSON.parse(fs.readFileSync(process.env.ADVLM_RUNS_FILE!, 'utf8').trim().split('\n').pop()!);
+        assert.equal(rec.method, method.name);
+        assert.deepEqual(rec.steps.deltaNorm, ft.record.steps!.deltaNorm);
+        disposeParams(ft.params);
       }
-      const ft = await finetune(config, { outDir, progress: { mode: 'silent' } });
-      assert.equal(ft.record.method, method.name);
-      for (const k of method.name === 'freeat' ? ['advLoss', 'deltaNorm', 'gradNorm'] : ['cleanLoss', 'advLoss', 'deltaNorm', 'gradNorm']) {
-        assert.equal(ft.record.steps![k]?.length, 2, `${method.name}: ${k} per step`);
-        assert.ok(Number.isFinite(ft.record.epochs[0].metrics![k]), `${method.name}: ${k} per epoch`);
-      }
-      assert.ok(ft.record.epochs[0].metrics!.deltaNorm > 0);
-      const rec = JSON.parse(fs.readFileSync(process.env.ADVLM_RUNS_FILE, 'utf8').trim().split('\n').pop()!);
-      assert.equal(rec.method, method.name);
-      assert.deepEqual(rec.steps.deltaNorm, ft.record.steps!.deltaNorm);
-      disposeParams(ft.params);
-    }
-    assert.equal(tf.memory().numTensors, before, 'fine-tuning leaves no tensors behind');
+    }, 'fine-tuning');
   } finally {
     delete process.env.ADVLM_RUNS_FILE;
     fs.rmSync(dir, { recursive: true });
@@ -402,7 +392,7 @@ test('parity: one step of PGD-3 and FreeLB-3 matches an independent PyTorch impl
     if (name === 'freelb') assert.ok(Math.abs(r.metrics.advLoss.dataSync()[0] - ref.pass_losses[K - 1]) < 1e-5);
     const meanNorm = ref.delta_norms.reduce((a, x) => a + x, 0) / ref.delta_norms.length;
     assert.ok(Math.abs(r.metrics.deltaNorm.dataSync()[0] - meanNorm) < 1e-5);
-    disposeResult(r);
+    disposeStepResult(r);
   }
   console.log(`parity max abs differences: ${Object.entries(worst).map(([k, v]) => `${k} ${v.toExponential(2)}`).join('; ')}`);
   tf.dispose([delta0]);

@@ -5,9 +5,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseSafetensors, readSafetensors, serializeSafetensors, toBfloat16Bits } from '../src/model/safetensors';
-import { disposeParams, initParams, loadTokenizer, saveCheckpoint } from '../src';
+import { disposeParams } from '../src';
 import { finetune } from '../src/train/finetune';
-import { TINY_CONFIGS, backend, maxAbsDiff } from './helpers';
+import { backend, maxAbsDiff, tinyCheckpoint } from './helpers';
 
 test('bfloat16: round to nearest even, float32 range kept, within 2^-9 relative, NaN and infinities kept', () => {
   const x = new Float32Array([1, -2.5, 1 + 2 ** -8, 1 + 3 * 2 ** -9, 1e-30, -3e38, Infinity, -Infinity, NaN, 0, 123.456, 7e-12]);
@@ -29,10 +29,7 @@ test('a state compacted by scripts/compact-state.ts resumes, and the run ends cl
   await backend();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-compact-'));
   process.env.ADVLM_RUNS_FILE = path.join(dir, 'runs.jsonl');
-  const p = initParams({ ...TINY_CONFIGS.micro, vocabSize: loadTokenizer().vocabSize, maxPositions: 64 }, { mlm: true, seed: 3 });
-  const ckpt = path.join(dir, 'ckpt');
-  await saveCheckpoint(p, ckpt);
-  disposeParams(p);
+  const ckpt = await tinyCheckpoint(dir);
   const config = { task: 'SST-2', checkpoint: ckpt, maxLength: 24, batchSize: 8, limitTrain: 48, limitDev: 16, bucketBatches: 0, trainer: { epochs: 2, lr: 1e-3 } };
   const quiet = { mode: 'silent' as const };
   const ref = await finetune(config, { outDir: path.join(dir, 'ref'), progress: quiet });

@@ -1,12 +1,14 @@
 /**
- * Shared test helpers: tiny model configurations, a leak check, the largest absolute difference,
- * and a central finite-difference check of a gradient. Every test imports these instead of writing
- * its own.
+ * Shared test helpers: tiny model configurations and a saved tiny checkpoint, a leak check, disposal of a
+ * method step's result, the largest absolute difference, and a central finite-difference check of a
+ * gradient. Every test imports these instead of writing its own.
  */
 import assert from 'node:assert/strict';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import { BertConfig, BertParams, CONFIGS, initParams } from '../src/model';
+import { BertConfig, BertParams, CONFIGS, disposeParams, initParams, saveCheckpoint } from '../src/model';
+import { loadTokenizer } from '../src/tokenizer';
 
 /** The smallest configurations that still have every part of BERT (2 layers, 2 heads). */
 export const TINY_CONFIGS = {
@@ -20,6 +22,20 @@ export const TINY_CONFIGS = {
 export function tinyModel(options: { config?: BertConfig; numLabels?: number; mlm?: boolean; seed?: number } = {}): BertParams {
   const { config = TINY_CONFIGS.small, numLabels, mlm, seed = 1 } = options;
   return initParams(config, { numLabels: mlm ? undefined : (numLabels ?? 2), mlm, seed });
+}
+
+/** Saves a micro MLM model over BERT's vocabulary (maxPositions 64, seed 3) to DIR/ckpt, for trainer tests; returns that folder. */
+export async function tinyCheckpoint(dir: string): Promise<string> {
+  const p = tinyModel({ config: { ...TINY_CONFIGS.micro, vocabSize: loadTokenizer().vocabSize, maxPositions: 64 }, mlm: true, seed: 3 });
+  const out = path.join(dir, 'ckpt');
+  await saveCheckpoint(p, out);
+  disposeParams(p);
+  return out;
+}
+
+/** Disposes a method step's result: its loss, gradients and metrics. */
+export function disposeStepResult(r: { loss: tf.Tensor; grads: Map<string, tf.Tensor>; metrics: Record<string, tf.Tensor> }): void {
+  tf.dispose([r.loss, ...r.grads.values(), ...Object.values(r.metrics)]);
 }
 
 /** Initialises the default backend quietly (every test file calls it first). */

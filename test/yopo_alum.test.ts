@@ -11,14 +11,13 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {
-  BertParams, MlmBatch, TaskBatch, batchLogits, countPasses, disposeModelBatch, disposeParams, embedTokens, initParams, lossAndGradients,
-  loadCheckpoint, namedParams, saveCheckpoint,
+  BertParams, MlmBatch, TaskBatch, batchLogits, countPasses, disposeModelBatch, disposeParams, embedTokens, lossAndGradients,
+  loadCheckpoint, namedParams,
 } from '../src/model';
 import { ALUM_DEFAULTS, Method, YOPO_DEFAULTS, alum, alumStep, ascentObjective, methodFromJson, smartSymmetricKl, vanilla, yopo, yopoStep } from '../src/adversarial/methods';
 import { finetune } from '../src/train/finetune';
 import { PRETRAIN_DEFAULTS, pretrain } from '../src/train/pretrain';
-import { loadTokenizer } from '../src/data';
-import { TINY_CONFIGS, backend, checkGradient, expectNoLeak, maxAbsDiff, tinyModel } from './helpers';
+import { TINY_CONFIGS, backend, checkGradient, disposeStepResult, expectNoLeak, maxAbsDiff, tinyCheckpoint, tinyModel } from './helpers';
 
 function taskBatch(B = 3, T = 6, numLabels = 2): TaskBatch {
   const ids = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t < T - b ? 2 + ((b * 7 + t * 3) % 40) : 0)));
@@ -45,9 +44,6 @@ function mlmBatch(withOutputIds = false): MlmBatch {
 
 const info = (s = 0, seed = 11) => ({ step: s, epoch: 0, seed, replay: 0 });
 
-function disposeResult(r: { loss: tf.Scalar; grads: Map<string, tf.Tensor>; metrics: Record<string, tf.Scalar> }): void {
-  tf.dispose([r.loss, ...r.grads.values(), ...Object.values(r.metrics)]);
-}
 
 function stepOf(p: BertParams, method: Method, objective: 'task' | 'mlm' = 'task', taskKind: 'classification' | 'regression' = 'classification') {
   return method.makeStep({ params: p, objective, taskKind });
@@ -91,7 +87,7 @@ test('ALUM: KL_sym is exactly zero at delta = 0 with the dropout masks replayed,
   const adv = (config: Partial<typeof ALUM_DEFAULTS>) => {
     const r = stepOf(p, alum(config)).step(b, info());
     const v = num(r.metrics.advTerm);
-    disposeResult(r);
+    disposeStepResult(r);
     return v;
   };
   assert.equal(adv({ sigma: 0 }), 0); // delta_0 = 0 and the KL's gradient at delta = 0 is 0: delta stays 0
@@ -128,8 +124,8 @@ test('ALUM with alpha = 0 is exactly plain training', async () => {
     assert.equal(num(a.loss), num(g.loss), objective);
     assert.equal(a.grads.size, g.grads.size);
     for (const [name, t] of a.grads) assert.equal(maxAbsDiff(t, g.grads.get(name)!), 0, `${objective} ${name}`);
-    disposeResult(a);
-    disposeResult(g);
+    disposeStepResult(a);
+    disposeStepResult(g);
     disposeModelBatch(b);
     disposeParams(p);
   }
@@ -143,20 +139,20 @@ test('ALUM: delta stays in the linf ball (paper); the reference variant normalis
     const r = stepOf(p, alum({ sigma: 0.5, eta: 10, eps, K })).step(b, info());
     const linf = num(r.metrics.deltaLinf);
     assert.ok(linf <= Math.fround(eps) && linf > eps * 0.99, `||delta||_inf ${linf} vs eps ${eps}`);
-    disposeResult(r);
+    disposeStepResult(r);
   }
   // per token (delta + eta g) / (max |.| + 1e-6): about 1 once |delta| >> 1e-6; with sigma = 1e-5 the guard makes it about 0.9
   const r = stepOf(p, alum({ variant: 'reference', sigma: 0.1 })).step(b, info());
   assert.ok(Math.abs(num(r.metrics.deltaLinf) - 1) < 1e-4, `reference variant: ${num(r.metrics.deltaLinf)}`);
   const rd = stepOf(p, alum({ variant: 'reference' })).step(b, info());
   assert.ok(num(rd.metrics.deltaLinf) > 0.8 && num(rd.metrics.deltaLinf) < 0.99, `reference variant, sigma 1e-5: ${num(rd.metrics.deltaLinf)}`);
-  disposeResult(rd);
+  disposeStepResult(rd);
   assert.ok(num(r.metrics.embedAbsMean) > 0.3, 'the embedding output is LayerNorm-scaled');
-  disposeResult(r);
+  disposeStepResult(r);
   const paper = stepOf(p, alum()).step(b, info());
   assert.ok(num(paper.metrics.embedAbsMean) < 0.1, 'raw word embeddings are initialised at N(0, 0.02^2)');
   assert.ok(num(paper.metrics.deltaLinf) <= Math.fround(1e-5));
-  disposeResult(paper);
+  disposeStepResult(paper);
   disposeModelBatch(b);
   disposeParams(p);
 });
@@ -170,7 +166,7 @@ test('ALUM with K = 1: three forwards and two backwards (one to delta only, one 
       const { result, passes } = countPasses(() => stepOf(p, alum({ variant, K })).step(b, info()));
       // the full backward runs back through two forwards (clean and adversarial): two encoder backwards
       assert.deepEqual(passes, { forward: K + 2, partialForward: 0, backward: K + 2, partialBackward: 0, paramBackward: 1, inputBackward: K }, `${variant} K=${K}`);
-      disposeResult(result);
+      disposeStepResult(result);
       disposeModelBatch(b);
       disposeParams(p);
     }
@@ -184,14 +180,14 @@ test('ALUM: regression uses the squared difference of the predictions; the MLM o
   const r = stepOf(p, alum({ sigma: 0.3, eps: 0.3, alpha: 2 }), 'task', 'regression').step(b, info());
   assert.ok(Math.abs(num(r.loss) - (num(r.metrics.cleanLoss) + 2 * num(r.metrics.advTerm))) < 1e-5);
   assert.ok(num(r.metrics.advTerm) > 0);
-  disposeResult(r);
+  disposeStepResult(r);
   disposeModelBatch(b);
   disposeParams(p);
   const pm = tinyModel({ mlm: true });
   const bm = mlmBatch(true);
   const m = stepOf(pm, alum({ sigma: 0.3, eps: 0.3 }), 'mlm').step(bm, info());
   assert.ok(Math.abs(num(m.loss) - (num(m.metrics.cleanLoss) + 10 * num(m.metrics.advTerm))) < 1e-4);
-  disposeResult(m);
+  disposeStepResult(m);
   disposeModelBatch(bm);
   disposeParams(pm);
 });
@@ -208,7 +204,7 @@ test('YOPO-m-n: m full passes plus (m - 1) n passes through the embeddings and l
     // an inner step runs f_0 alone with a backward to delta only
     assert.deepEqual(passes, { forward: 0, partialForward: 2 * K + (K - 1) * n, backward: 0, partialBackward: 2 * K + (K - 1) * n, paramBackward: K, inputBackward: (K - 1) * n }, `K=${K} n=${n}`);
     if (K > 1 && n > 0) assert.ok(num(result.metrics.deltaNorm) > 0.01, 'the inner steps moved delta');
-    disposeResult(result);
+    disposeStepResult(result);
   }
   disposeModelBatch(b);
   disposeParams(p);
@@ -223,15 +219,15 @@ test('YOPO without inner steps is plain training; with them, delta moves and onl
   const y = stepOf(p, yopo({ K: 2, n: 0 })).step(b, info());
   assert.ok(Math.abs(num(a.loss) - num(y.loss)) < 1e-6);
   for (const [name, t] of a.grads) assert.ok(maxAbsDiff(t, y.grads.get(name)!) < 1e-6, name);
-  disposeResult(a);
-  disposeResult(y);
+  disposeStepResult(a);
+  disposeStepResult(y);
   // with inner steps: delta ends on the eps-sphere and the second pass's loss is higher (the parity
   // test checks the gradients themselves against an independent implementation)
   const c = { ...YOPO_DEFAULTS, K: 2, n: 2, eps: 0.05 };
   const r = yopoStep(p, named, b, c, { seed: 3, training: false });
   assert.ok(Math.abs(num(r.metrics.deltaNorm) - 0.05) < 1e-4, `the projection binds: ${num(r.metrics.deltaNorm)}`);
   assert.ok(num(r.metrics.advLoss) > num(r.metrics.cleanLoss), 'the inner steps increased the loss');
-  disposeResult(r);
+  disposeStepResult(r);
   disposeModelBatch(b);
   disposeParams(p);
 });
@@ -257,7 +253,7 @@ test('no leaks over several steps: YOPO and ALUM (both variants, fresh dropout),
         const r = step.step(b, info(s, s));
         assert.ok(Number.isFinite(num(r.loss)));
         for (const [k, v] of Object.entries(r.metrics)) assert.ok(Number.isFinite(num(v)), k);
-        disposeResult(r);
+        disposeStepResult(r);
         disposeModelBatch(b);
       }
     }, `${method.name} ${JSON.stringify(method.config)} on ${objective}`);
@@ -272,47 +268,39 @@ test('the registry: defaults, documented options, bad values rejected', () => {
   assert.throws(() => alum({ variant: 'mtdnn' as never }), /option variant must be one of paper, reference/);
   assert.throws(() => yopo({ K: 0 }), /option K must be >= 1/);
   assert.throws(() => yopo({ n: 1.5 }), /option n must be an integer/);
-  const one = initParams({ ...TINY_CONFIGS.small, numLayers: 1 }, { numLabels: 2, seed: 1 });
+  const one = tinyModel({ config: { ...TINY_CONFIGS.small, numLayers: 1 }, numLabels: 2, seed: 1 });
   assert.throws(() => stepOf(one, yopo()), /needs at least 2 layers/);
   disposeParams(one);
 });
 
 // ----------------------------------------------------------------------------- end to end
 
-/** A small BERT-vocabulary checkpoint (hidden 8) saved to a temporary folder. */
-async function tinyCheckpoint(dir: string): Promise<string> {
-  const p = initParams({ ...TINY_CONFIGS.micro, vocabSize: loadTokenizer().vocabSize, maxPositions: 64 }, { mlm: true, seed: 3 });
-  const out = path.join(dir, 'ckpt');
-  await saveCheckpoint(p, out);
-  disposeParams(p);
-  return out;
-}
 
 test('end to end: YOPO and ALUM fine-tune (SST-2, STS-B) and ALUM pre-trains, with their metrics in the run record', async () => {
   await backend();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-yopo-alum-'));
   process.env.ADVLM_RUNS_FILE = path.join(dir, 'runs.jsonl');
   const ckpt = await tinyCheckpoint(dir);
-  const before = tf.memory().numTensors;
-  const quiet = { mode: 'silent' as const };
-  for (const [task, method, metric] of [['SST-2', yopo({ K: 2, n: 2 }), 'deltaNorm'], ['SST-2', alum(), 'advTerm'], ['STS-B', alum({ sigma: 0.01, eps: 0.01 }), 'advTerm']] as const) {
-    const ft = await finetune({ task, checkpoint: ckpt, method, maxLength: 24, batchSize: 16, limitTrain: 32, limitDev: 16, trainer: { epochs: 1 } }, { progress: quiet });
-    assert.equal(ft.record.method, method.name);
-    assert.equal(ft.record.steps![metric].length, 2, `${task} ${method.name}`);
-    assert.ok(Number.isFinite(ft.record.epochs[0].metrics![metric]));
-    if (method.name === 'alum') assert.ok(ft.record.steps!.deltaLinf.length === 2 && ft.record.steps!.embedAbsMean[0] > 0);
-    disposeParams(ft.params);
-  }
-  const pt = await pretrain(path.join(dir, 'pt'), {
-    ...PRETRAIN_DEFAULTS, from: ckpt, method: 'alum', maxLength: 32, batchSize: 8, limitLines: 12, devFraction: 0.1, trainer: { ...PRETRAIN_DEFAULTS.trainer, epochs: 1, maxSteps: 2 },
-  });
-  const rec = JSON.parse(fs.readFileSync(process.env.ADVLM_RUNS_FILE, 'utf8').trim().split('\n').pop()!);
-  assert.equal(rec.command, 'pretrain');
-  assert.equal(rec.method, 'alum');
-  assert.equal(rec.steps.advTerm.length, 2);
-  assert.ok(rec.steps.cleanLoss[0] > 0);
-  disposeParams(pt.params);
-  assert.equal(tf.memory().numTensors, before, 'fine-tuning and pre-training leave no tensors behind');
+  await expectNoLeak(async () => {
+    const quiet = { mode: 'silent' as const };
+    for (const [task, method, metric] of [['SST-2', yopo({ K: 2, n: 2 }), 'deltaNorm'], ['SST-2', alum(), 'advTerm'], ['STS-B', alum({ sigma: 0.01, eps: 0.01 }), 'advTerm']] as const) {
+      const ft = await finetune({ task, checkpoint: ckpt, method, maxLength: 24, batchSize: 16, limitTrain: 32, limitDev: 16, trainer: { epochs: 1 } }, { progress: quiet });
+      assert.equal(ft.record.method, method.name);
+      assert.equal(ft.record.steps![metric].length, 2, `${task} ${method.name}`);
+      assert.ok(Number.isFinite(ft.record.epochs[0].metrics![metric]));
+      if (method.name === 'alum') assert.ok(ft.record.steps!.deltaLinf.length === 2 && ft.record.steps!.embedAbsMean[0] > 0);
+      disposeParams(ft.params);
+    }
+    const pt = await pretrain(path.join(dir, 'pt'), {
+      ...PRETRAIN_DEFAULTS, from: ckpt, method: 'alum', maxLength: 32, batchSize: 8, limitLines: 12, devFraction: 0.1, trainer: { ...PRETRAIN_DEFAULTS.trainer, epochs: 1, maxSteps: 2 },
+    });
+    const rec = JSON.parse(fs.readFileSync(process.env.ADVLM_RUNS_FILE!, 'utf8').trim().split('\n').pop()!);
+    assert.equal(rec.command, 'pretrain');
+    assert.equal(rec.method, 'alum');
+    assert.equal(rec.steps.advTerm.length, 2);
+    assert.ok(rec.steps.cleanLoss[0] > 0);
+    disposeParams(pt.params);
+  }, 'fine-tuning and pre-training');
   delete process.env.ADVLM_RUNS_FILE;
   fs.rmSync(dir, { recursive: true });
 });
@@ -385,11 +373,11 @@ test('parity with PyTorch: one YOPO step, one ALUM fine-tuning step and one ALUM
     const yc = fx.yopo.config;
     const y = yopoStep(params, named, b, { ...YOPO_DEFAULTS, K: yc.K, n: yc.n, alpha: yc.alpha, eps: yc.eps, norm: yc.norm, initMag: 0 }, { delta0, seed: 0, training: false });
     diffs.yopo = compareStep(params, y, fx.yopo, 'YOPO');
-    disposeResult(y);
+    disposeStepResult(y);
     const ac = fx.alum_task.config;
     const a = alumStep(params, named, b, { ...ALUM_DEFAULTS, alpha: ac.alpha, eta: ac.eta, eps: ac.eps, K: ac.K }, ac.alpha, { delta0 });
     diffs.alumTask = compareStep(params, a, fx.alum_task, 'ALUM task');
-    disposeResult(a);
+    disposeStepResult(a);
     disposeModelBatch(b);
     disposeParams(params);
   }
@@ -399,7 +387,7 @@ test('parity with PyTorch: one YOPO step, one ALUM fine-tuning step and one ALUM
     const mc = fx.alum_mlm.config;
     const m = alumStep(params, namedParams(params), b, { ...ALUM_DEFAULTS, alphaMlm: mc.alpha, eta: mc.eta, eps: mc.eps, K: mc.K }, mc.alpha, { delta0 });
     diffs.alumMlm = compareStep(params, m, fx.alum_mlm, 'ALUM MLM');
-    disposeResult(m);
+    disposeStepResult(m);
     disposeModelBatch(b);
     disposeParams(params);
   }
