@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { BertParams, TaskBatch, disposeModelBatch, disposeParams, initParams, loadCheckpoint, namedParams, saveCheckpoint } from '../src/model';
+import { BertParams, TaskBatch, disposeModelBatch, disposeParams, loadCheckpoint, namedParams } from '../src/model';
 import {
   ascc, asccAttack, asccTrainStep, candidatesOf, classBalancedBatches, classConditionalInfoNce, convexWeights, infoNce, methodFromJson, neighbourTable, rift,
   Method, MethodStep, RiftHeads,
@@ -20,19 +20,15 @@ import { trainLoop } from '../src/train/trainer';
 import { taskBatchTensors } from '../src/train/steps';
 import { loadTask, makeBatch } from '../src/data';
 import { loadTokenizer } from '../src/tokenizer';
-import { TINY_CONFIGS, backend, expectNoLeak, maxAbsDiff } from './helpers';
+import { TINY_CONFIGS, backend, disposeStepResult, expectNoLeak, maxAbsDiff, tinyCheckpoint, tinyModel } from './helpers';
 
 const num = (t: tf.Tensor) => t.dataSync()[0];
 const info = (s = 0, seed = 11) => ({ step: s, epoch: 0, seed, replay: 0 });
 const quiet = { mode: 'silent' as const };
 
-function disposeResult(r: { loss: tf.Scalar; grads: Map<string, tf.Tensor>; metrics: Record<string, tf.Scalar> }): void {
-  tf.dispose([r.loss, ...r.grads.values(), ...Object.values(r.metrics)]);
-}
-
 /** A micro model over the real vocabulary (the substitution sets are token ids of it). */
 function microModel(seed = 3): BertParams {
-  return initParams({ ...TINY_CONFIGS.micro, vocabSize: loadTokenizer().vocabSize, maxPositions: 64 }, { numLabels: 2, seed });
+  return tinyModel({ config: { ...TINY_CONFIGS.micro, vocabSize: loadTokenizer().vocabSize, maxPositions: 64 }, numLabels: 2, seed });
 }
 
 /** SST-2 training sentences as a task batch. */
@@ -132,8 +128,8 @@ test('RIFT with w_mi = 0 is ASCC training exactly (loss, every gradient, metrics
   for (const [name, g] of ra.grads) assert.equal(maxAbsDiff(g, rr.grads.get(name)!), 0, name);
   for (const k of Object.keys(ra.metrics)) assert.equal(num(ra.metrics[k]), num(rr.metrics[k]), k);
   assert.ok(num(ra.metrics.kl) > 0 && num(ra.metrics.keptFraction) > 0);
-  disposeResult(ra);
-  disposeResult(rr);
+  disposeStepResult(ra);
+  disposeStepResult(rr);
   a.dispose();
   r.dispose();
   disposeModelBatch(b);
@@ -195,9 +191,7 @@ test('RIFT through the trainer: the teacher never changes, the heads train, are 
   const s1 = stepOf(p, method, teacher);
   assert.ok(s1.params.length > 0 && s1.sampler);
   const headsInit = s1.params.map(([, v]) => tf.clone(v));
-  const before = tf.memory().numTensors;
-  const r1 = await run(s1, 2);
-  assert.equal(tf.memory().numTensors, before, 'two RIFT steps through the trainer leak no tensors');
+  const r1 = await expectNoLeak(() => run(s1, 2), 'two RIFT steps through the trainer');
   assert.ok(r1.stopped);
   assert.equal(r1.metrics.nce.length, 2);
   assert.ok(r1.metrics.keptFraction[0] > 0 && r1.metrics.attackKl[0] > -1e-6);
@@ -224,7 +218,7 @@ test('RIFT through the trainer: the teacher never changes, the heads train, are 
   for (const m of [ascc(FAST), rift({ ...FAST, headHidden: 8, headOut: 4 })]) {
     const s = stepOf(p, m, teacher);
     await expectNoLeak(() => {
-      for (let k = 0; k < 3; k++) disposeResult(s.step(b, info(k, 5 + k)));
+      for (let k = 0; k < 3; k++) disposeStepResult(s.step(b, info(k, 5 + k)));
     }, `${m.name} steps`);
     s.dispose();
   }
@@ -258,24 +252,21 @@ test('ASCC and RIFT fine-tune SST-2 through finetune, with every term in the run
   await backend();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-ascc-rift-'));
   process.env.ADVLM_RUNS_FILE = path.join(dir, 'runs.jsonl');
-  const p = initParams({ ...TINY_CONFIGS.micro, vocabSize: loadTokenizer().vocabSize, maxPositions: 64 }, { mlm: true, seed: 3 });
-  const ckpt = path.join(dir, 'ckpt');
-  await saveCheckpoint(p, ckpt);
-  disposeParams(p);
-  const before = tf.memory().numTensors;
+  const ckpt = await tinyCheckpoint(dir);
   const common = { task: 'SST-2', checkpoint: ckpt, maxLength: 24, batchSize: 16, limitTrain: 48, limitDev: 16, trainer: { epochs: 1 } };
-  const a = await finetune({ ...common, method: ascc(FAST) }, { progress: quiet });
-  assert.equal(a.record.steps!.kl.length, 3);
-  for (const k of ['cleanLoss', 'advLoss', 'kl', 'attackKl', 'weightEntropy', 'keptFraction', 'gradNorm']) assert.ok(a.record.steps![k].every(Number.isFinite), k);
-  disposeParams(a.params);
-  const r = await finetune({ ...common, method: rift({ ...FAST, headHidden: 8, headOut: 4 }) }, { outDir: path.join(dir, 'rift'), progress: quiet });
-  // class-balanced: 8 per class, as many batches as the smaller class fills
-  const counts = [0, 1].map((c) => loadTask('SST-2', 'train', { limit: 48 }).filter((e) => e.label === c).length);
-  assert.equal(r.record.steps!.nce.length, Math.floor(Math.min(...counts) / 8));
-  assert.ok(r.record.steps!.nce.every((v) => v > 0));
-  assert.ok(fs.existsSync(path.join(r.record.result!.outDir as string, 'model.safetensors')));
-  disposeParams(r.params);
-  assert.equal(tf.memory().numTensors, before, 'no tensors left behind (the teacher is disposed)');
+  await expectNoLeak(async () => {
+    const a = await finetune({ ...common, method: ascc(FAST) }, { progress: quiet });
+    assert.equal(a.record.steps!.kl.length, 3);
+    for (const k of ['cleanLoss', 'advLoss', 'kl', 'attackKl', 'weightEntropy', 'keptFraction', 'gradNorm']) assert.ok(a.record.steps![k].every(Number.isFinite), k);
+    disposeParams(a.params);
+    const r = await finetune({ ...common, method: rift({ ...FAST, headHidden: 8, headOut: 4 }) }, { outDir: path.join(dir, 'rift'), progress: quiet });
+    // class-balanced: 8 per class, as many batches as the smaller class fills
+    const counts = [0, 1].map((c) => loadTask('SST-2', 'train', { limit: 48 }).filter((e) => e.label === c).length);
+    assert.equal(r.record.steps!.nce.length, Math.floor(Math.min(...counts) / 8));
+    assert.ok(r.record.steps!.nce.every((v) => v > 0));
+    assert.ok(fs.existsSync(path.join(r.record.result!.outDir as string, 'model.safetensors')));
+    disposeParams(r.params);
+  }, 'fine-tuning with ASCC and RIFT (the teacher is disposed)');
   await assert.rejects(finetune({ ...common, init: 'random', method: 'rift' }, { progress: quiet }), /frozen teacher, but this run starts from random weights/);
   delete process.env.ADVLM_RUNS_FILE;
   fs.rmSync(dir, { recursive: true });
@@ -360,7 +351,7 @@ test('parity with PyTorch: the ASCC attack (final w), one ASCC step and one RIFT
   const ra = asccTrainStep(p, named, b, cand.ids, a, { klWeight: fx.ascc.config.beta });
   diffs.ascc = compareStep(new Map(named), ra, fx.ascc, fx.word_rows, 'ASCC');
   assert.equal(ra.grads.size, named.length);
-  disposeResult(ra);
+  disposeStepResult(ra);
   // RIFT: heads from the fixture (3 classes; class 2 has one example and no term)
   const heads: RiftHeads = { student: [], teacher: [] };
   const headVars: [string, tf.Variable][] = [];
@@ -388,7 +379,7 @@ test('parity with PyTorch: the ASCC attack (final w), one ASCC step and one RIFT
   });
   diffs.rift = compareStep(new Map(all), rr, fx.rift, fx.word_rows, 'RIFT');
   assert.equal(rr.grads.size, all.length - 8, 'class 2 heads get no gradient');
-  disposeResult(rr);
+  disposeStepResult(rr);
   tf.dispose([adv.w, adv.weights, adv.attackKl, a, w0, tp, cand.ids, cand.mask]);
   headVars.forEach(([, v]) => v.dispose());
   disposeModelBatch(b);
