@@ -6,7 +6,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {
   BertParams, GradientSum, MlmBatch, TaskBatch, batchLoss, classifierLogits, countPasses, disposeModelBatch, disposeParams, embedTokens,
-  embeddingOutput, encode, encodeLayers, initParams, lossAndGradients, loadCheckpoint, namedParams, saveCheckpoint,
+  embeddingOutput, encode, encodeLayers, lossAndGradients, loadCheckpoint, namedParams,
 } from '../src/model';
 import { gaussianNoise, methodFromJson, methodNames, resolveMethod, vanilla } from '../src/adversarial/methods';
 import { finetune, finetuneConfig } from '../src/train/finetune';
@@ -15,7 +15,7 @@ import { PRETRAIN_DEFAULTS, pretrain } from '../src/train/pretrain';
 import { canonicalJson, identityDifferences, runIdentity } from '../src/train/run_identity';
 import { getTask, loadTask, loadTokenizer } from '../src/data';
 import { main } from '../src/cli/main';
-import { TINY_CONFIGS, backend, checkGradient, expectNoLeak, maxAbsDiff, tinyModel } from './helpers';
+import { TINY_CONFIGS, backend, checkGradient, expectNoLeak, maxAbsDiff, tinyCheckpoint, tinyModel } from './helpers';
 
 function taskBatch(B = 3, T = 6, numLabels = 2): TaskBatch {
   const ids = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t < T - b ? 2 + ((b * 7 + t * 3) % 40) : 0)));
@@ -195,15 +195,6 @@ test('run identities: canonical (key order and undefined do not matter), and dif
   assert.deepEqual(identityDifferences({ method: { name: 'vanilla' }, seed: 0 }, { method: { name: 'gaussian-noise' }, seed: 0 }), ['method.name: was "vanilla", now "gaussian-noise"']);
 });
 
-/** A small BERT-vocabulary checkpoint (hidden 8) saved to a temporary folder. */
-async function tinyCheckpoint(dir: string): Promise<string> {
-  const p = initParams({ ...TINY_CONFIGS.micro, vocabSize: loadTokenizer().vocabSize, maxPositions: 64 }, { mlm: true, seed: 3 });
-  const out = path.join(dir, 'ckpt');
-  await saveCheckpoint(p, out);
-  disposeParams(p);
-  return out;
-}
-
 const quiet = { mode: 'silent' as const };
 
 test('a registered method fine-tunes and pre-trains through the one trainer, with its per-step metrics in the run record', async () => {
@@ -211,26 +202,26 @@ test('a registered method fine-tunes and pre-trains through the one trainer, wit
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-methods-'));
   process.env.ADVLM_RUNS_FILE = path.join(dir, 'runs.jsonl');
   const ckpt = await tinyCheckpoint(dir);
-  const before = tf.memory().numTensors;
-  const ft = await finetune(
-    { task: 'SST-2', checkpoint: ckpt, method: gaussianNoise({ sigma: 0.02 }), maxLength: 24, batchSize: 16, limitTrain: 48, limitDev: 16, trainer: { epochs: 1 } },
-    { progress: quiet },
-  );
-  assert.equal(ft.record.method, 'gaussian-noise');
-  assert.equal(ft.record.steps!.deltaNorm.length, 3);
-  assert.equal(ft.record.steps!.gradNorm.length, 3);
-  assert.ok(ft.record.epochs[0].metrics!.deltaNorm > 0);
-  assert.deepEqual((ft.record.identity!.fields as { method: unknown }).method, { name: 'gaussian-noise', config: { sigma: 0.02 } });
-  disposeParams(ft.params);
-  const pt = await pretrain(path.join(dir, 'pt'), {
-    ...PRETRAIN_DEFAULTS, from: ckpt, method: 'gaussian-noise', maxLength: 32, batchSize: 8, limitLines: 12, devFraction: 0.1, trainer: { ...PRETRAIN_DEFAULTS.trainer, epochs: 1, maxSteps: 2 },
-  });
-  const rec = JSON.parse(fs.readFileSync(process.env.ADVLM_RUNS_FILE, 'utf8').trim().split('\n').pop()!);
-  assert.equal(rec.command, 'pretrain');
-  assert.equal(rec.method, 'gaussian-noise');
-  assert.equal(rec.steps.deltaNorm.length, 2);
-  disposeParams(pt.params);
-  assert.equal(tf.memory().numTensors, before, 'fine-tuning and pre-training leave no tensors behind');
+  await expectNoLeak(async () => {
+    const ft = await finetune(
+      { task: 'SST-2', checkpoint: ckpt, method: gaussianNoise({ sigma: 0.02 }), maxLength: 24, batchSize: 16, limitTrain: 48, limitDev: 16, trainer: { epochs: 1 } },
+      { progress: quiet },
+    );
+    assert.equal(ft.record.method, 'gaussian-noise');
+    assert.equal(ft.record.steps!.deltaNorm.length, 3);
+    assert.equal(ft.record.steps!.gradNorm.length, 3);
+    assert.ok(ft.record.epochs[0].metrics!.deltaNorm > 0);
+    assert.deepEqual((ft.record.identity!.fields as { method: unknown }).method, { name: 'gaussian-noise', config: { sigma: 0.02 } });
+    disposeParams(ft.params);
+    const pt = await pretrain(path.join(dir, 'pt'), {
+      ...PRETRAIN_DEFAULTS, from: ckpt, method: 'gaussian-noise', maxLength: 32, batchSize: 8, limitLines: 12, devFraction: 0.1, trainer: { ...PRETRAIN_DEFAULTS.trainer, epochs: 1, maxSteps: 2 },
+    });
+    const rec = JSON.parse(fs.readFileSync(process.env.ADVLM_RUNS_FILE!, 'utf8').trim().split('\n').pop()!);
+    assert.equal(rec.command, 'pretrain');
+    assert.equal(rec.method, 'gaussian-noise');
+    assert.equal(rec.steps.deltaNorm.length, 2);
+    disposeParams(pt.params);
+  }, 'fine-tuning and pre-training');
   await assert.rejects(pretrain(path.join(dir, 'pt3'), { ...PRETRAIN_DEFAULTS, batchSize: 0 }), /batchSize must be a positive integer, got 0/);
   delete process.env.ADVLM_RUNS_FILE;
   fs.rmSync(dir, { recursive: true });
