@@ -276,9 +276,9 @@ test('bad settings fail before any work, with the cause: the library and the com
   assert.throws(() => finetuneConfig({ task: 'SST-2', batchSize: 0 }), /batchSize must be a positive integer, got 0/);
   assert.throws(() => finetuneConfig({ task: 'SST-3' }), /unknown task 'SST-3'/);
   assert.throws(() => finetuneConfig({ task: 'SST-2', method: 'pgd-typo' }), /unknown method 'pgd-typo'/);
-  await assert.rejects(main(['finetune', '--task', 'SST-2', '--epochs', '-1', '--backend', 'cpu']), /epochs must be a positive integer, got -1/);
-  await assert.rejects(main(['finetune', '--task', 'SST-2', '--method', 'nope', '--backend', 'cpu']), /unknown method 'nope'; known methods: vanilla, gaussian-noise/);
-  await assert.rejects(main(['finetune', '--task', 'SST-2', '--method', 'gaussian-noise', '--sigma', '-2', '--backend', 'cpu']), /option sigma must be >= 0, got -2/);
+  await assert.rejects(main(['finetune', '--task', 'SST-2', '--epochs', '-1']), /epochs must be a positive integer, got -1/);
+  await assert.rejects(main(['finetune', '--task', 'SST-2', '--method', 'nope']), /unknown method 'nope'; known methods: vanilla, gaussian-noise/);
+  await assert.rejects(main(['finetune', '--task', 'SST-2', '--method', 'gaussian-noise', '--sigma', '-2']), /option sigma must be >= 0, got -2/);
 });
 
 test('advlm predict --file answers 1,000 lines in ceil(1000 / batch size) model calls; batched and one-by-one agree; advlm evaluate prints the metrics', async () => {
