@@ -23,21 +23,10 @@ import { replaySeed } from '../src/adversarial/freeat_shafahi_2019';
 import { ascentStep, initDelta, perExampleNorm, projectDelta } from '../src/adversarial/perturbation';
 import { finetune } from '../src/train/finetune';
 import { readSafetensors } from '../src/model/safetensors';
-import { TINY_CONFIGS, backend, disposeStepResult, expectNoLeak, maxAbsDiff, tinyCheckpoint, tinyModel } from './helpers';
+import { TINY_CONFIGS, backend, disposeStepResult, expectNoLeak, maxAbsDiff, taskBatch, tinyCheckpoint, tinyModel } from './helpers';
 
 const NO_DROPOUT = { ...TINY_CONFIGS.small, hiddenDropout: 0, attentionDropout: 0 };
 
-/** B sequences of length T; sequence b has T - b real tokens; pairs (token type 1 from position 3) if `pairs`. */
-function taskBatch(B = 3, T = 7, pairs = false): TaskBatch {
-  const ids = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t < T - b ? 2 + ((b * 7 + t * 3) % 40) : 0)));
-  return {
-    kind: 'task',
-    inputIds: tf.tensor2d(ids, [B, T], 'int32'),
-    tokenTypeIds: tf.tensor2d(ids.map((r) => r.map((v, t) => (pairs && v && t >= 3 ? 1 : 0))), [B, T], 'int32'),
-    attentionMask: tf.tensor2d(ids.map((r) => r.map((v) => (v ? 1 : 0))), [B, T], 'float32'),
-    labels: tf.tensor1d(Array.from({ length: B }, (_, b) => b % 2), 'int32'),
-  };
-}
 
 const info = (step: number, replay = 0) => ({ step, epoch: 0, seed: 11 + step, replay });
 const values = (t: tf.Tensor) => Array.from(t.dataSync());
@@ -50,7 +39,7 @@ function maxOnMasked(delta: tf.Tensor, keep: tf.Tensor): number {
 test('projection: every example stays within eps (l2 over T x D, and linf) and padding never moves', async () => {
   await backend();
   const p = tinyModel({ config: NO_DROPOUT });
-  const b = taskBatch(3, 7, true);
+  const b = taskBatch(3, 7, 2, true);
   for (const norm of ['l2', 'linf'] as const) {
     for (const frozen of ['none', 'cls-sep'] as const) {
       const eps = norm === 'l2' ? 0.3 : 0.05;
@@ -99,7 +88,7 @@ test('FreeLB with K = 1 and zero init is exactly plain training; its gradient is
   await backend();
   const p = tinyModel(); // dropout on: the passes must share the first pass's masks
   const named = namedParams(p);
-  const b = taskBatch();
+  const b = taskBatch(3, 7);
   const plain = vanilla().makeStep({ params: p, objective: 'task' }).step(b, info(4));
   const one = freelb({ K: 1, initMag: 0 }).makeStep({ params: p, objective: 'task' }).step(b, info(4));
   assert.equal(one.loss.dataSync()[0], plain.loss.dataSync()[0]);
@@ -183,7 +172,7 @@ test("PGD's final delta raises every example's loss above delta0 and above a ran
 test("FreeAT: the delta after replay r is where replay r + 1 starts; a new minibatch re-initialises it unless carried; state survives save/load", async () => {
   await backend();
   const p = tinyModel();
-  const b = taskBatch();
+  const b = taskBatch(3, 7);
   const seed = info(2).seed;
   const step = freeat({ replays: 3 }).makeStep({ params: p, objective: 'task' });
   // replay 0 starts from the reference init with the step's seed
@@ -225,7 +214,7 @@ test("FreeAT: the delta after replay r is where replay r + 1 starts; a new minib
 test('pass counts per step: PGD-K K + 1 forwards, K backwards to delta only, 1 full; FreeLB-K K full; FreeAT 1 per replay', async () => {
   await backend();
   const p = tinyModel();
-  const b = taskBatch();
+  const b = taskBatch(3, 7);
   const passes = (m: Method, replay = 0, step = 0) => {
     const s = m.makeStep({ params: p, objective: 'task' });
     let out;
@@ -267,7 +256,7 @@ test('no leaks over several steps, for every method and variant; metrics are fin
       const s = m.makeStep({ params: p, objective });
       await expectNoLeak(() => {
         for (let step = 0; step < 3; step++) {
-          const b = taskBatch(3, 7 - step, true); // lengths change between minibatches (FreeAT's carry crops)
+          const b = taskBatch(3, 7 - step, 2, true); // lengths change between minibatches (FreeAT's carry crops)
           const batch = objective === 'mlm' ? { ...b, kind: 'mlm' as const, positions: tf.tensor1d([1, 3, 7], 'int32'), targets: tf.tensor1d([5, 9, 11], 'int32') } : b;
           for (let r = 0; r < s.replays; r++) {
             const res = s.step(batch, info(step, r));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import { BertConfig, BertParams, CONFIGS, disposeParams, initParams, saveCheckpoint } from '../src/model';
+import { BertConfig, BertParams, CONFIGS, MlmBatch, TaskBatch, disposeParams, initParams, saveCheckpoint } from '../src/model';
 import { loadTokenizer } from '../src/tokenizer';
 
 /** The smallest configurations that still have every part of BERT (2 layers, 2 heads). */
@@ -88,4 +88,33 @@ export function checkGradient(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, grad
     assert.ok(rel < tol || Math.abs(fd - an) < atol, `finite difference ${fd} vs analytic ${an} (relative error ${rel.toExponential(2)}) along direction ${k}`);
   }
   return worst;
+}
+
+/**
+ * A small task batch: B sequences of length T, sequence b with T - b real tokens (ids below 42),
+ * padding after; labels b % numLabels (numLabels 1: regression targets); with `pairs`, token type 1
+ * from position 3.
+ */
+export function taskBatch(B = 3, T = 6, numLabels = 2, pairs = false): TaskBatch {
+  const ids = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t < T - b ? 2 + ((b * 7 + t * 3) % 40) : 0)));
+  return {
+    kind: 'task',
+    inputIds: tf.tensor2d(ids, [B, T], 'int32'),
+    tokenTypeIds: tf.tensor2d(ids.map((r) => r.map((v, t) => (pairs && v && t >= 3 ? 1 : 0))), [B, T], 'int32'),
+    attentionMask: tf.tensor2d(ids.map((r) => r.map((v) => (v ? 1 : 0))), [B, T], 'float32'),
+    labels: numLabels === 1 ? tf.tensor1d([0.5, 2, 4.5, 1, 3].slice(0, B)) : tf.tensor1d(Array.from({ length: B }, (_, b) => b % numLabels), 'int32'),
+  };
+}
+
+/** The MLM version of taskBatch() (3 x 6): masked positions 1, 3, 7 with targets 5, 9, 11; with `withOutputIds`, a 12-token output vocabulary. */
+export function mlmBatch(withOutputIds = false): MlmBatch {
+  const b = taskBatch();
+  b.labels.dispose();
+  const out: MlmBatch = { ...b, kind: 'mlm', positions: tf.tensor1d([1, 3, 7], 'int32'), targets: tf.tensor1d([5, 9, 11], 'int32') };
+  if (withOutputIds) {
+    out.outputIds = tf.tensor1d([0, 3, 5, 7, 9, 11, 13, 20, 30, 41, 42, 43], 'int32');
+    out.targets.dispose();
+    out.targets = tf.tensor1d([2, 4, 5], 'int32'); // columns of the output vocabulary
+  }
+  return out;
 }

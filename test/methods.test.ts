@@ -15,24 +15,9 @@ import { PRETRAIN_DEFAULTS, pretrain } from '../src/train/pretrain';
 import { canonicalJson, identityDifferences, runIdentity } from '../src/train/run_identity';
 import { getTask, loadTask, loadTokenizer } from '../src/data';
 import { main } from '../src/cli/main';
-import { TINY_CONFIGS, backend, checkGradient, expectNoLeak, maxAbsDiff, tinyCheckpoint, tinyModel } from './helpers';
+import { TINY_CONFIGS, backend, checkGradient, expectNoLeak, maxAbsDiff, mlmBatch, taskBatch, tinyCheckpoint, tinyModel } from './helpers';
 
-function taskBatch(B = 3, T = 6, numLabels = 2): TaskBatch {
-  const ids = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t < T - b ? 2 + ((b * 7 + t * 3) % 40) : 0)));
-  return {
-    kind: 'task',
-    inputIds: tf.tensor2d(ids, [B, T], 'int32'),
-    tokenTypeIds: tf.zeros([B, T], 'int32') as tf.Tensor2D,
-    attentionMask: tf.tensor2d(ids.map((r) => r.map((v) => (v ? 1 : 0))), [B, T], 'float32'),
-    labels: numLabels === 1 ? tf.tensor1d([0.5, 2, 4.5].slice(0, B)) : tf.tensor1d(Array.from({ length: B }, (_, b) => b % numLabels), 'int32'),
-  };
-}
 
-function mlmBatch(): MlmBatch {
-  const b = taskBatch();
-  b.labels.dispose();
-  return { ...b, kind: 'mlm', positions: tf.tensor1d([1, 3, 7], 'int32'), targets: tf.tensor1d([5, 9, 11], 'int32') };
-}
 
 test('one road: logits from ids and from given embeddings agree; encodeLayers splits the encoder anywhere', async () => {
   await backend();

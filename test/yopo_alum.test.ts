@@ -17,30 +17,9 @@ import {
 import { ALUM_DEFAULTS, Method, YOPO_DEFAULTS, alum, alumStep, ascentObjective, methodFromJson, smartSymmetricKl, vanilla, yopo, yopoStep } from '../src/adversarial/methods';
 import { finetune } from '../src/train/finetune';
 import { PRETRAIN_DEFAULTS, pretrain } from '../src/train/pretrain';
-import { TINY_CONFIGS, backend, checkGradient, disposeStepResult, expectNoLeak, maxAbsDiff, tinyCheckpoint, tinyModel } from './helpers';
+import { TINY_CONFIGS, backend, checkGradient, disposeStepResult, expectNoLeak, maxAbsDiff, mlmBatch, taskBatch, tinyCheckpoint, tinyModel } from './helpers';
 
-function taskBatch(B = 3, T = 6, numLabels = 2): TaskBatch {
-  const ids = Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t < T - b ? 2 + ((b * 7 + t * 3) % 40) : 0)));
-  return {
-    kind: 'task',
-    inputIds: tf.tensor2d(ids, [B, T], 'int32'),
-    tokenTypeIds: tf.zeros([B, T], 'int32') as tf.Tensor2D,
-    attentionMask: tf.tensor2d(ids.map((r) => r.map((v) => (v ? 1 : 0))), [B, T], 'float32'),
-    labels: numLabels === 1 ? tf.tensor1d([0.5, 2, 4.5].slice(0, B)) : tf.tensor1d(Array.from({ length: B }, (_, b) => b % numLabels), 'int32'),
-  };
-}
 
-function mlmBatch(withOutputIds = false): MlmBatch {
-  const b = taskBatch();
-  b.labels.dispose();
-  const out: MlmBatch = { ...b, kind: 'mlm', positions: tf.tensor1d([1, 3, 7], 'int32'), targets: tf.tensor1d([5, 9, 11], 'int32') };
-  if (withOutputIds) {
-    out.outputIds = tf.tensor1d([0, 3, 5, 7, 9, 11, 13, 20, 30, 41, 42, 43], 'int32');
-    out.targets.dispose();
-    out.targets = tf.tensor1d([2, 4, 5], 'int32'); // columns of the output vocabulary
-  }
-  return out;
-}
 
 const info = (s = 0, seed = 11) => ({ step: s, epoch: 0, seed, replay: 0 });
 
