@@ -18,6 +18,7 @@ import { writeJsonAtomic } from '../util/atomic';
 import { ADAMW_DEFAULTS, AdamWConfig, AdamWState, adamWStep, clipGlobalNorm, disposeAdamW, initAdamW } from './adamw';
 import type { MethodStep, StepInfo, StepResult, TrainBatch } from '../adversarial/method';
 import { LossAndGrads, disposeGrads } from '../model/gradients';
+import { disposeModelBatch } from '../model/forward';
 import { RunIdentity, identityDifferences } from './run_identity';
 import { stepSeed } from '../seeds';
 import { createProgress, ProgressOptions } from './progress';
@@ -219,11 +220,15 @@ function checkResumable(dir: string, saved: TrainerState, c: TrainerConfig, iden
   return undefined;
 }
 
-/** Adapts a bare step function to the method interface. */
-function bareStep<B>(f: (batch: B, ctx: StepContext) => LossAndGrads): MethodStep & { run: (b: B, info: StepInfo) => StepResult } {
-  const run = (b: B, info: StepInfo): StepResult => ({ ...f(b, info), metrics: {} });
-  return { replays: 1, params: [], step: () => { throw new Error('unreachable'); }, run, dispose: () => {} };
-}
+/** What the loop knows of a bare step function (called directly with the minibatch): no parameters, state or replays. */
+const BARE: MethodStep = {
+  replays: 1,
+  params: [],
+  step: () => {
+    throw new Error('a bare step function is called with the minibatch itself');
+  },
+  dispose: () => {},
+};
 
 /**
  * Runs the loop. With `stateDir` holding a state from an interrupted run (same identity), it resumes
@@ -235,8 +240,8 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
   if (!o.method === !o.step) throw new Error('trainLoop needs either a method (with toBatch) or a bare step function');
   if (o.method && !o.toBatch) throw new Error('trainLoop: a method needs toBatch to turn minibatches into tensors');
   const methodName = o.methodName ?? (o.method ? 'method' : 'step');
-  const bare = o.step ? bareStep(o.step) : undefined;
-  const method: MethodStep = bare ?? o.method!;
+  // a bare step function is a method with no parameters, state or replays of its own
+  const method: MethodStep = o.method ?? BARE;
   if (!(Number.isInteger(method.replays) && method.replays >= 1)) throw new Error(`method ${methodName}: replays must be a positive integer, got ${method.replays}`);
   const named = [...namedParams(o.params), ...method.params];
   const opt = initAdamW(named);
@@ -279,7 +284,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
           for (let replay = 0; replay < method.replays; replay++) {
             const info: StepInfo = { step: state.step, epoch, seed: stepSeed(c.seed, state.step), replay };
             let result: StepResult;
-            if (bare) result = bare.run(b, info);
+            if (o.step) result = { ...o.step(b, info), metrics: {} };
             else {
               batch ??= o.toBatch!(b);
               result = method.step(batch, info);
@@ -292,7 +297,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
             disposeGrads(result.grads);
           }
         } finally {
-          if (batch) disposeBatchTensors(batch);
+          if (batch) disposeModelBatch(batch);
         }
         const means = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / method.replays]));
         const l = means.loss;
@@ -382,9 +387,6 @@ async function readTerms(r: StepResult, step: number, method: string): Promise<R
   return out;
 }
 
-function disposeBatchTensors(b: object): void {
-  for (const v of Object.values(b)) if (v instanceof tf.Tensor) v.dispose();
-}
 
 /** Rejects trainer settings that cannot work, before any work starts. */
 export function checkTrainerConfig(c: TrainerConfig): void {
