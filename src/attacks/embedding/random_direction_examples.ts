@@ -52,7 +52,7 @@ export interface RandomDirectionExamplesResult {
 
 function predictionsOf(logits: tf.Tensor2D, labels: tf.Tensor): EmbeddingPredictions {
   const [loss, probs, pred] = tf.tidy(() => [crossEntropyPerExample(logits, labels), tf.softmax(logits), tf.argMax(logits, 1)]); // [B], [B, C], [B]
-  const out = { loss: Array.from(loss.dataSync()), probs: probs.arraySync() as number[][], predictions: Array.from(pred.dataSync()) };
+  const out = { loss: Array.from(loss.dataSync()), probs: probs.arraySync() as number[][], predictions: Array.from(pred.dataSync() as Int32Array) };
   tf.dispose([loss, probs, pred]);
   return out;
 }
