@@ -8,10 +8,13 @@
  *
  * The wasm backend lacks kernels that training needs; `registerWasmKernels` fills them in
  * (UnsortedSegmentSum, used by the gradient of tf.gather, i.e. of every embedding lookup).
+ * Under Node the wasm backend runs its threaded build on every core (`backend_wasm_threads.ts`);
+ * ADVLM_WASM_THREADS=1 asks for the single-threaded build.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from './backend_wasm_kernels';
+import { parseWasmThreads, setWasmBackendThreaded } from './backend_wasm_threads';
 
 /** The names a user can ask for, best first. */
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -47,6 +50,10 @@ export interface BackendReport {
   requested: boolean;
   /** Every backend tried, in order, with the reason it was not used. */
   attempts: BackendAttempt[];
+  /** Threads of the wasm backend's pool (1 for the other backends). */
+  threads: number;
+  /** Why the wasm backend runs single-threaded although more threads were asked for. */
+  threadsNote?: string;
   /** The one-line summary printed at start-up. */
   line: string;
 }
@@ -107,6 +114,23 @@ function loadNative(name: 'tensorflow-gpu' | 'tensorflow'): void {
   }
 }
 
+/** Initialises the wasm backend, threaded when asked for more than one thread, else (or on failure) single-threaded. */
+async function tryWasm(threads: number): Promise<{ threads: number; threadsNote?: string }> {
+  let threadsNote: string | undefined;
+  if (threads > 1) {
+    try {
+      const got = await setWasmBackendThreaded(threads);
+      registerWasmKernels();
+      return { threads: got };
+    } catch (e) {
+      threadsNote = `the threaded build failed (${errorMessage(e)}), running on one thread`;
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    }
+  }
+  await tryBackend('wasm');
+  return { threads: 1, threadsNote };
+}
+
 async function tryBackend(name: BackendName): Promise<void> {
   if (name === 'tensorflow-gpu' || name === 'tensorflow') loadNative(name);
   const tfName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
@@ -128,7 +152,12 @@ function tfNameOf(name: BackendName): string {
 function summarise(r: Omit<BackendReport, 'line'>): string {
   const why = r.attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
   const how = r.requested ? 'requested' : 'best available';
-  return `advlm: backend ${r.name} (${how})` + (why.length ? `; not used: ${why.join('; ')}` : '');
+  const threads = r.name === 'wasm' ? `, ${r.threads} thread${r.threads === 1 ? '' : 's'}` : '';
+  return (
+    `advlm: backend ${r.name} (${how}${threads})` +
+    (r.threadsNote ? `; ${r.threadsNote}` : '') +
+    (why.length ? `; not used: ${why.join('; ')}` : '')
+  );
 }
 
 export interface InitBackendOptions {
@@ -136,6 +165,8 @@ export interface InitBackendOptions {
   backend?: string;
   /** Print the one-line summary (default true). */
   log?: boolean;
+  /** Threads for the wasm backend; defaults to ADVLM_WASM_THREADS, then to every core. Read once: the first initialisation fixes it. */
+  threads?: number;
 }
 
 /**
@@ -148,13 +179,16 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   if (current && (requested === undefined || requested === current.name) && tf.getBackend() === current.tfName) {
     return current;
   }
+  const wantThreads = options.threads ?? parseWasmThreads(process.env.ADVLM_WASM_THREADS);
   const attempts: BackendAttempt[] = [];
   const candidates: BackendName[] = requested ? [requested] : [...BACKENDS];
   for (const name of candidates) {
     try {
-      await tryBackend(name);
+      let threads: { threads: number; threadsNote?: string } = { threads: 1 };
+      if (name === 'wasm') threads = await tryWasm(wantThreads);
+      else await tryBackend(name);
       attempts.push({ name, ok: true });
-      const base = { name, tfName: tfNameOf(name), requested: requested !== undefined, attempts };
+      const base = { name, tfName: tfNameOf(name), requested: requested !== undefined, attempts, ...threads };
       current = { ...base, line: summarise(base) };
       if (options.log ?? true) console.log(current.line);
       return current;

@@ -152,3 +152,29 @@ test('wasm sign is exact for tiny magnitudes (as on cpu)', async () => {
   assert.deepEqual(s, [1, -1, 1, -1, 0, 1, -1]);
   await backend();
 });
+
+test('the threaded wasm build runs on 2 threads under Node, computes what one thread does, and lets the process exit', () => {
+  const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+  const run = (threads: string) => {
+    const text = execFileSync(process.execPath, ['--import', 'tsx', 'test/fixtures/wasm_threads_probe.ts'], {
+      env: { ...process.env, ADVLM_BACKEND: 'wasm', ADVLM_WASM_THREADS: threads },
+      encoding: 'utf8',
+      timeout: 120_000, // a pool that kept the process alive would hang here
+    });
+    return JSON.parse(text.trim().split('\n').pop() as string) as { threads: number; line: string; product: number[]; logits: number[] };
+  };
+  const one = run('1');
+  const two = run('2');
+  assert.equal(one.threads, 1);
+  assert.equal(two.threads, 2, two.line);
+  assert.match(two.line, /wasm \(requested, 2 threads\)/);
+  assert.ok(maxAbsDiff(one.product, two.product) < 1e-4, `matMul differs by ${maxAbsDiff(one.product, two.product)}`);
+  assert.ok(maxAbsDiff(one.logits, two.logits) < 1e-5, `logits differ by ${maxAbsDiff(one.logits, two.logits)}`);
+});
+
+test('ADVLM_WASM_THREADS is checked before the backend starts', () => {
+  const { parseWasmThreads, defaultWasmThreads } = require('../src/backend_wasm_threads') as typeof import('../src/backend_wasm_threads');
+  assert.equal(parseWasmThreads(undefined), defaultWasmThreads());
+  assert.equal(parseWasmThreads('2'), 2);
+  for (const bad of ['0', '1.5', 'two', '9']) assert.throws(() => parseWasmThreads(bad), /ADVLM_WASM_THREADS must be a whole number from 1 to 8.*got/);
+});
