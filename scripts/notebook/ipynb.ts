@@ -50,8 +50,8 @@ export interface CellProblem {
   problem: string;
 }
 
-/** Cell metadata kept when cleaning (everything else, e.g. execution timings, is dropped). */
-export const KEPT_CELL_METADATA = ['tags', 'jupyter', 'slideshow', 'editable', 'deletable', 'name'] as const;
+/** Cell metadata kept when cleaning (everything else, e.g. execution timings, is dropped); `nbgrader` marks the exercises' cells (scripts/assignments.ts). */
+export const KEPT_CELL_METADATA = ['tags', 'jupyter', 'slideshow', 'editable', 'deletable', 'name', 'nbgrader'] as const;
 /** Notebook metadata kept when cleaning. */
 export const KEPT_NOTEBOOK_METADATA = ['kernelspec', 'language_info'] as const;
 /** Cells with this tag are not executed by nbclient; the run checks accept that. */
