@@ -1,120 +1,217 @@
 /**
- * Benchmarks: prints figures, asserts nothing. Run: npm run bench [-- --quick]
+ * Benchmarks of training steps: prints figures, asserts nothing. Run: npm run bench [-- --full]
  *
- * 1. matMul throughput on the current backend, for the shapes training uses, with advlm's wasm
- *    BatchMatMul wrapper and with tfjs's stock kernel (measured in a child process), and the ratio.
- * 2. Training-step throughput of the tiny BERT: MLM pre-training (B=32, T=128) and fine-tuning
- *    (B=32, T=32), forward + backward + AdamW.
- * Ratios are measured within one run; absolute times on shared machines are noisy.
+ * By default (a few minutes): the tiny BERT, vanilla and FreeLB-3, fine-tuning (batch 32 x 128,
+ * classification) and MLM pre-training (batch 8 x 128, softmax over the corpus's tokens as
+ * `pretrain` uses), at 1 wasm thread and at the default count (every core). Each row runs in a
+ * process of its own (the thread count is fixed when the backend initialises; wasm memory is never
+ * returned, so a row's peak RSS is its own): 2 warm-up steps, then 5 timed steps, each a full
+ * training step as the trainer takes it (the method's step for every replay, clipping to norm 1,
+ * AdamW). `--full` adds every registered method and the mini config.
+ *
+ * Per row: ms per step, tokens/s, passes per step (countPasses), peak RSS and tf.memory().numBytes,
+ * tensors leaked per step (must be 0), achieved GFLOP/s (scripts/bench/flops.ts) next to the
+ * backend's matMul GFLOP/s in the same process. Also: two single-thread processes side by side
+ * (vanilla fine-tuning), the simplest use of two cores for a sweep; and, when `python3 -c 'import
+ * torch'` works, the PyTorch reference of bench/reference/ on the same batches, with the ratio
+ * advlm / PyTorch tokens/s per row. Results go to runs/bench/bench-<date>.json.
+ *
+ * Options: --full, --warmup N, --steps N, --threads 1,2 (thread counts), --no-torch, --no-pair.
+ * `npm run bench -- matmul` instead compares advlm's wasm matMul with tfjs's stock kernel (scripts/bench/matmul.ts).
+ * Absolute times on a shared machine are noisy: compare rows of one run.
  */
-import { execFileSync } from 'child_process';
-import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backend';
-import { CONFIGS, crossEntropy, encode, initParams, mlmLogits, namedParams, disposeParams, classificationLogits, isNoDecay, outputVocabulary } from '../src/model/index';
-import { ADAMW_DEFAULTS, adamWStep, disposeAdamW, initAdamW } from '../src/train/adamw';
-import { disposeGrads, lossAndGrads } from '../src/train/grads';
+import { execFileSync, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { methodNames } from '../src/adversarial/methods';
+import { defaultWasmThreads } from '../src/backend_wasm_threads';
+import { projectRoot } from '../src/paths';
+import { AdvlmRow, RowSpec, Shape, benchData, runChild } from './bench/advlm_rows';
+import { matmulBench } from './bench/matmul';
 
-const quick = process.argv.includes('--quick');
-
-function timeMs(f: () => tf.Tensor, repeats: number): number {
-  f().dispose(); // warm-up
-  const t0 = performance.now();
-  for (let i = 0; i < repeats; i++) {
-    const r = f();
-    r.dataSync();
-    r.dispose();
-  }
-  return (performance.now() - t0) / repeats;
+interface Options {
+  full: boolean;
+  warmup: number;
+  steps: number;
+  threads: number[];
+  torch: boolean;
+  pair: boolean;
 }
 
-const SHAPES: { name: string; a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
-  { name: 'linear   [4096,128]x[128,512]', a: [4096, 128], b: [128, 512], ta: false, tb: false },
-  { name: 'linear   x W^T (HF layout)', a: [4096, 128], b: [512, 128], ta: false, tb: true },
-  { name: 'weight grad x^T dy', a: [4096, 128], b: [4096, 512], ta: true, tb: false },
-  { name: 'MLM head [614,128]x[30522,128]^T', a: [614, 128], b: [30522, 128], ta: false, tb: true },
-  { name: 'attention Q K^T [32,2,128,64]', a: [32, 2, 128, 64], b: [32, 2, 128, 64], ta: false, tb: true },
-  { name: 'attention P V [32,2,128,128]x[..,64]', a: [32, 2, 128, 128], b: [32, 2, 128, 64], ta: false, tb: false },
-];
+function parseOptions(argv: string[]): Options {
+  const value = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const int = (flag: string, d: number, min: number): number => {
+    const v = value(flag);
+    const n = v === undefined ? d : Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs a whole number >= ${min}, got '${v}'`);
+    return n;
+  };
+  const threads = value('--threads')?.split(',').map(Number) ?? [...new Set([1, defaultWasmThreads()])];
+  if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`--threads needs thread counts such as 1,2; got '${value('--threads')}'`);
+  return { full: argv.includes('--full'), warmup: int('--warmup', 2, 0), steps: int('--steps', 5, 1), threads, torch: !argv.includes('--no-torch'), pair: !argv.includes('--no-pair') };
+}
 
-function matmulFigures(): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const s of SHAPES) {
-    const a = tf.randomNormal(s.a);
-    const b = tf.randomNormal(s.b);
-    const m = s.ta ? s.a[s.a.length - 1] : s.a[s.a.length - 2];
-    const k = s.ta ? s.a[s.a.length - 2] : s.a[s.a.length - 1];
-    const n = s.tb ? s.b[s.b.length - 2] : s.b[s.b.length - 1];
-    const batch = s.a.slice(0, -2).reduce((x, y) => x * y, 1);
-    const ms = timeMs(() => tf.matMul(a, b, s.ta, s.tb), quick ? 2 : 5);
-    out[s.name] = (2 * batch * m * k * n) / ms / 1e6; // GFLOP/s
-    tf.dispose([a, b]);
-  }
+function specs(full: boolean): RowSpec[] {
+  const configs = full ? ['tiny', 'mini'] : ['tiny'];
+  const methods = full ? methodNames() : ['vanilla', 'freelb'];
+  const out: RowSpec[] = [];
+  for (const config of configs)
+    for (const shape of ['finetune', 'mlm'] as const)
+      for (const method of methods) out.push({ config, shape, method, ...(method === 'freelb' ? { options: { K: 3 } } : {}) });
   return out;
 }
 
-async function stepFigures(): Promise<void> {
-  const p = initParams({ ...CONFIGS.tiny, maxPositions: 128 }, { mlm: true, numLabels: 2, seed: 1 });
-  const named = namedParams(p);
-  const opt = initAdamW(named);
-  const run = (name: string, B: number, T: number, loss: (ids: tf.Tensor) => tf.Scalar) => {
-    const ids = tf.randomUniform([B, T], 1000, 30000, 'int32');
-    const steps = quick ? 2 : 4;
-    let ms = 0;
-    for (let s = 0; s <= steps; s++) {
-      const t0 = performance.now();
-      const { loss: l, grads } = lossAndGrads(named, () => loss(ids));
-      adamWStep(opt, named, grads, 1e-4, ADAMW_DEFAULTS, (n) => !isNoDecay(n));
-      l.dataSync();
-      disposeGrads(grads);
-      l.dispose();
-      if (s > 0) ms += performance.now() - t0; // the first step warms up
+/** One row in a process of its own with `threads` wasm threads; a crash (a wasm abort cannot be caught) comes back as a skipped row. */
+function advlmRow(threads: number, spec: RowSpec, dataFile: string, o: Options): Promise<AdvlmRow> {
+  const arg = JSON.stringify({ data: dataFile, spec, warmup: o.warmup, steps: o.steps });
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', __filename, '--child', arg], { env: { ...process.env, ADVLM_WASM_THREADS: String(threads) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    c.on('close', (code, signal) => {
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (code === 0 && line) return resolve(JSON.parse(line) as AdvlmRow);
+      const why = err.split('\n').find((l) => /error|abort/i.test(l))?.trim();
+      resolve({ ...spec, engine: 'advlm', backend: '?', threads, batch: 0, seqLen: 0, skipped: `crashed (${signal ?? `exit code ${code}`})${why ? `: ${why}` : ''}` });
+    });
+  });
+}
+
+interface TorchRow {
+  engine: 'torch';
+  torch: string;
+  threads: number;
+  config: string;
+  shape: Shape;
+  method: string;
+  msPerStep: number;
+  tokensPerSec: number;
+}
+
+/** The PyTorch reference at each thread count, or why it did not run. */
+function torchRows(dataFile: string, o: Options): { rows: TorchRow[]; note?: string } {
+  // python3 on the PATH, else Debian's (a pyenv python3 on the PATH may lack the system's torch)
+  const python = ['python3', '/usr/bin/python3'].find((py) => {
+    try {
+      execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
     }
-    ms /= steps;
-    console.log(`  ${name.padEnd(34)} ${ms.toFixed(0).padStart(6)} ms/step  ${((B * T) / (ms / 1000)).toFixed(0).padStart(7)} tokens/s`);
-    ids.dispose();
-  };
-  const M = Math.round(32 * 128 * 0.15);
-  const positions = tf.tensor1d(Array.from({ length: M }, (_, i) => Math.floor(i / 0.15)), 'int32');
-  const targets = tf.randomUniform([M], 1000, 30000, 'int32');
-  const labels = tf.tensor1d(Array.from({ length: 32 }, (_, i) => i % 2), 'int32');
-  console.log(`training steps, tiny BERT (${tf.getBackend()}):`);
-  run('MLM pre-training B=32 T=128', 32, 128, (ids) => tf.tidy(() => crossEntropy(mlmLogits(p, encode(p, ids, { dropout: { seed: 1 } }).hidden, positions), targets)));
-  // pre-training's default softmax over the corpus's tokens (18,044 of 30,522 for data/pretrain; here a
-  // spread of that many ids), the same loss as mlmLoss(p, batch, seed, false, vocab)
-  const vocab = outputVocabulary(Array.from({ length: 18044 }, (_, i) => Math.floor((i * 30522) / 18044)), 30522);
-  const y = tf.tensor1d(Array.from(targets.dataSync(), (id) => vocab.index[id] >= 0 ? vocab.index[id] : 0), 'int32');
-  run('MLM, corpus softmax B=32 T=128', 32, 128, (ids) =>
-    tf.tidy(() => crossEntropy(mlmLogits(p, encode(p, ids, { dropout: { seed: 1 } }).hidden, positions, tf.tensor1d(vocab.ids, 'int32')), y)));
-  run('fine-tuning B=32 T=32', 32, 32, (ids) => tf.tidy(() => crossEntropy(classificationLogits(p, encode(p, ids, { dropout: { seed: 1 } }).hidden), labels)));
-  tf.dispose([positions, targets, labels, y]);
-  disposeAdamW(opt);
-  disposeParams(p);
+  });
+  if (!python) return { rows: [], note: "PyTorch reference skipped: `python3 -c 'import torch'` failed (Debian: apt-get install python3-torch)" };
+  const script = path.join(projectRoot(), 'bench', 'reference', 'bench_torch.py');
+  const rows: TorchRow[] = [];
+  for (const t of o.threads) {
+    console.log(`PyTorch reference (${python}), ${t} thread(s) ...`);
+    const args = [script, '--data', dataFile, '--threads', String(t), '--configs', o.full ? 'tiny,mini' : 'tiny', '--warmup', String(o.warmup), '--steps', String(o.steps)];
+    const out = execFileSync(python, args, { encoding: 'utf8' });
+    for (const line of out.split('\n')) if (line.startsWith('{')) rows.push(JSON.parse(line) as TorchRow);
+  }
+  return { rows };
+}
+
+const fmt = (x: number | undefined, digits = 0) => (x === undefined ? '-' : x.toFixed(digits));
+const sameRow = (a: Pick<AdvlmRow, 'threads' | 'config' | 'shape'>) => (b: Pick<AdvlmRow, 'threads' | 'config' | 'shape'>) => a.threads === b.threads && a.config === b.config && a.shape === b.shape;
+
+/** Passes of a step: full forwards F, backwards with parameter gradients B, to the inputs only b, partial forwards/backwards p. */
+function passesOf(r: AdvlmRow): string {
+  const p = r.passes!;
+  return `${p.forward}F ${p.paramBackward}B` + (p.inputBackward ? ` ${p.inputBackward}b` : '') + (p.partialForward + p.partialBackward ? ` ${p.partialForward}/${p.partialBackward}p` : '');
+}
+
+function printTable(rows: AdvlmRow[], torch: TorchRow[]): void {
+  const head = ['threads', 'config', 'shape', 'method', 'ms/step', 'tokens/s', 'x vanilla', 'passes', 'GFLOP/s', 'matMul', 'RSS MB', 'tf MB', 'leak/step', 'PyTorch tok/s', 'x vanilla', 'advlm/PT'];
+  const lines: string[][] = [];
+  for (const r of rows) {
+    if (r.skipped) {
+      lines.push([String(r.threads), r.config, r.shape, r.method, `skipped: ${r.skipped}`]);
+      continue;
+    }
+    const vanilla = rows.find((v) => sameRow(r)(v) && v.method === 'vanilla' && !v.skipped);
+    const pt = torch.find((t) => sameRow(r)(t) && t.method === r.method);
+    const ptVanilla = torch.find((t) => sameRow(r)(t) && t.method === 'vanilla');
+    lines.push([
+      String(r.threads), r.config, r.shape, r.method + (r.options ? ` ${JSON.stringify(r.options)}` : ''), fmt(r.msPerStep), fmt(r.tokensPerSec),
+      vanilla ? fmt(r.msPerStep! / vanilla.msPerStep!, 2) : '-', passesOf(r), fmt(r.gflops, 1), fmt(r.matMulGflops, 1),
+      fmt(r.rssPeakMB), fmt(r.tfPeakMB), fmt(r.leakedPerStep, 1),
+      pt ? fmt(pt.tokensPerSec) : '-', pt && ptVanilla ? fmt(pt.msPerStep / ptVanilla.msPerStep, 2) : '-', pt ? fmt(r.tokensPerSec! / pt.tokensPerSec, 2) : '-',
+    ]);
+  }
+  const full = [head, ...lines.filter((l) => l.length === head.length)];
+  const widths = head.map((_, j) => Math.max(...full.map((l) => l[j].length)));
+  for (const l of [head, ...lines]) console.log(l.length === head.length ? l.map((c, j) => (j < 4 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ') : l.join('  '));
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--matmul-json')) {
-    await initBackend({ log: false });
-    process.stdout.write(JSON.stringify(matmulFigures()));
-    return;
+  const i = process.argv.indexOf('--child');
+  if (i >= 0) return runChild(process.argv[i + 1]);
+  if (process.argv[2] === 'matmul') return matmulBench(__filename, process.argv.slice(3));
+  const o = parseOptions(process.argv.slice(2));
+  const started = new Date();
+  const dataFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-bench-')), 'data.json');
+  fs.writeFileSync(dataFile, JSON.stringify(benchData(32, 8)));
+  const rowSpecs = specs(o.full);
+  const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAvgAtStart: os.loadavg() };
+  console.log(
+    `bench: ${rowSpecs.length} rows x threads ${o.threads.join(', ')}; ${o.warmup} warm-up + ${o.steps} timed steps; ` +
+      `${machine.cpus} cores (${machine.model}), load average ${machine.loadAvgAtStart.map((x) => x.toFixed(1)).join(' ')}`,
+  );
+  const rows: AdvlmRow[] = [];
+  for (const t of o.threads) {
+    for (const spec of rowSpecs) {
+      const r = await advlmRow(t, spec, dataFile, o);
+      console.log(`  advlm ${t} thread(s), ${spec.config} ${spec.shape} ${spec.method}: ${r.skipped ? `skipped (${r.skipped})` : `${fmt(r.msPerStep)} ms/step`}`);
+      rows.push(r);
+    }
   }
-  const report = await initBackend();
-  const ours = matmulFigures();
-  console.log(`\nmatMul GFLOP/s on ${report.name}:`);
-  let stock: Record<string, number> | undefined;
-  if (report.name === 'wasm') {
-    const json = execFileSync(process.execPath, ['--import', 'tsx', __filename, '--matmul-json', ...(quick ? ['--quick'] : [])], {
-      env: { ...process.env, ADVLM_WASM_STOCK_MATMUL: '1', ADVLM_BACKEND: 'wasm' },
-      encoding: 'utf8',
-    });
-    stock = JSON.parse(json.slice(json.indexOf('{')));
-    console.log(`  ${'shape'.padEnd(40)} ${'advlm'.padStart(8)} ${'stock'.padStart(8)} ${'ratio'.padStart(7)}`);
+  // two independent single-thread processes at once, each training vanilla fine-tuning
+  let pair: { perProcess: number[]; aggregateTokensPerSec: number; overlapSeconds: number } | undefined;
+  if (o.pair) {
+    console.log('  two single-thread processes side by side ...');
+    const spec: RowSpec = { config: 'tiny', shape: 'finetune', method: 'vanilla' };
+    const both = await Promise.all([advlmRow(1, spec, dataFile, o), advlmRow(1, spec, dataFile, o)]);
+    if (both.every((r) => !r.skipped)) {
+      // both processes' tokens over the window from the first timed step's start to the last one's end
+      // (conservative when the two windows do not coincide)
+      const window = Math.max(...both.map((r) => r.timedTo!)) - Math.min(...both.map((r) => r.timedFrom!));
+      const overlap = Math.min(...both.map((r) => r.timedTo!)) - Math.max(...both.map((r) => r.timedFrom!));
+      const tokens = both.reduce((n, r) => n + r.batch * r.seqLen * o.steps, 0);
+      pair = { perProcess: both.map((r) => r.tokensPerSec!), aggregateTokensPerSec: tokens / (window / 1000), overlapSeconds: overlap / 1000 };
+    }
   }
-  for (const [name, g] of Object.entries(ours)) {
-    const s = stock?.[name];
-    console.log(`  ${name.padEnd(40)} ${g.toFixed(2).padStart(8)}` + (s ? ` ${s.toFixed(2).padStart(8)} ${(g / s).toFixed(1).padStart(6)}x` : ''));
+  const torch = o.torch ? torchRows(dataFile, o) : { rows: [], note: 'PyTorch reference skipped (--no-torch)' };
+  const backend = rows.find((r) => !r.skipped)?.backend;
+  console.log(
+    `\nadvlm on ${backend}, ${started.toISOString()}. passes: full forwards F, backwards with parameter gradients B, to the inputs only b, partial forwards/backwards p; ` +
+      'GFLOP/s: scripts/bench/flops.ts (not estimated with partial passes); matMul: [4096, D] x [D, 4D] in the same process; "x vanilla": step time over vanilla\'s',
+  );
+  printTable(rows, torch.rows);
+  if (pair) {
+    const one = rows.find((r) => r.threads === 1 && r.config === 'tiny' && r.shape === 'finetune' && r.method === 'vanilla');
+    console.log(
+      `two single-thread processes side by side (tiny, vanilla fine-tuning): ${pair.perProcess.map((x) => fmt(x)).join(' + ')} tokens/s; ` +
+        `together ${fmt(pair.aggregateTokensPerSec)} tokens/s over their joint window (timed steps overlapped ${pair.overlapSeconds.toFixed(1)} s)` +
+        (one?.tokensPerSec ? `, ${fmt(pair.aggregateTokensPerSec / one.tokensPerSec, 2)}x one single-thread process` : ''),
+    );
   }
-  console.log('');
-  await stepFigures();
+  if (torch.note) console.log(torch.note);
+  else console.log('PyTorch: the independent BERT of test/fixtures/make_bert_fixture.py without dropout (bench/reference/bench_torch.py)');
+  const leaks = rows.filter((r) => r.leakedPerStep);
+  if (leaks.length) console.log(`LEAKS: ${leaks.map((r) => `${r.method} ${r.shape} ${r.config} (${r.threads} threads): ${r.leakedPerStep} tensors per step`).join('; ')}`);
+  const outDir = path.join(projectRoot(), 'runs', 'bench');
+  fs.mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  const record = { started: started.toISOString(), options: o, machine: { ...machine, loadAvgAtEnd: os.loadavg() }, advlm: rows, pair, torch: torch.rows, torchNote: torch.note };
+  fs.writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
+  fs.rmSync(path.dirname(dataFile), { recursive: true, force: true });
+  console.log(`written: ${path.relative(projectRoot(), file)}`);
 }
 
 main().catch((e) => {

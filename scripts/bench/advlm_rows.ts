@@ -1,0 +1,205 @@
+/**
+ * The advlm side of `npm run bench`, run in a child process per thread count (the wasm backend's
+ * thread count is fixed when it first initialises): the backend's matMul rate, then one row per
+ * (model config, batch shape, method): warm-up steps, then timed training steps as the trainer takes
+ * them (the method's step for every replay, gradient clipping at 1, AdamW), with passes, memory and
+ * leaks. Prints the rows as one JSON line.
+ */
+import * as fs from 'fs';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend';
+import { MethodStep, methodFromJson } from '../../src/adversarial/methods';
+import { MlmArrays, corpusTokenIds, loadTokenizer, mlmBatch, packSequencesCached, readCorpus, withRandomTokens } from '../../src/data';
+import { BertParams, ModelBatch, PassCounts, countPasses, disposeModelBatch, disposeParams, initParams, isNoDecay, namedConfig, namedParams, outputVocabulary } from '../../src/model';
+import { ADAMW_DEFAULTS, AdamWState, adamWStep, clipGlobalNorm, disposeAdamW, initAdamW } from '../../src/train/adamw';
+import { NamedVariables, disposeGrads } from '../../src/model/gradients';
+import { mlmBatchTensors } from '../../src/train/steps';
+import { forwardMatMulMacs, stepFlops } from './flops';
+
+/** The batches every engine times: real text from the default pre-training corpus, full-length sequences. */
+export interface BenchData {
+  seqLen: number;
+  vocabSize: number;
+  /** Fine-tuning: [B][T] ids (every token real), labels b % 2. */
+  task: { inputIds: number[][]; labels: number[] };
+  /** MLM pre-training: masked as `pretrain` masks (15%, 80/10/10), labels -100 where nothing is scored. */
+  mlm: MlmArrays;
+  /** The corpus-softmax output vocabulary `pretrain` uses (the ordinary tokens of the corpus, ascending). */
+  outputIds: number[];
+}
+
+/** Builds the bench's batches from data/pretrain (packed as `pretrain` packs it; cached after the first run). */
+export function benchData(taskBatch: number, mlmBatchSize: number, seqLen = 128): BenchData {
+  const tok = loadTokenizer();
+  const sequences = packSequencesCached(tok, readCorpus({}), { maxLength: seqLen });
+  const full = sequences.filter((s) => s.length === seqLen);
+  if (full.length < taskBatch + mlmBatchSize) throw new Error(`the corpus has only ${full.length} sequences of length ${seqLen}`);
+  const corpusIds = corpusTokenIds(sequences, tok.specialIds);
+  const task = full.slice(0, taskBatch);
+  return {
+    seqLen,
+    vocabSize: tok.vocabSize,
+    task: { inputIds: task.map((s) => [...s]), labels: task.map((_, b) => b % 2) },
+    mlm: mlmBatch(full.slice(taskBatch, taskBatch + mlmBatchSize), withRandomTokens(tok, corpusIds), 12345),
+    outputIds: corpusIds,
+  };
+}
+
+export type Shape = 'finetune' | 'mlm';
+
+export interface RowSpec {
+  config: string;
+  shape: Shape;
+  method: string;
+  /** The method's options (JSON), e.g. { K: 3 }. */
+  options?: Record<string, unknown>;
+}
+
+export interface AdvlmRow extends RowSpec {
+  engine: 'advlm';
+  backend: string;
+  threads: number;
+  /** The backend's GFLOP/s on one [4096, D] x [D, 4D] product (the feed-forward product of a 32 x 128 batch), in the same process. */
+  matMulGflops?: number;
+  batch: number;
+  seqLen: number;
+  /** Why the row was not run (the other fields are then absent). */
+  skipped?: string;
+  msPerStep?: number;
+  /** Each timed step, ms. */
+  stepMs?: number[];
+  tokensPerSec?: number;
+  /** Passes of one step (all its replays). */
+  passes?: PassCounts;
+  /** Operations of a step's matrix products (scripts/bench/flops.ts); absent for steps with partial passes, which it cannot count. */
+  gflopPerStep?: number;
+  gflops?: number;
+  /** Largest RSS seen after a step of this row, MB (the process's: wasm memory grows and is never returned). */
+  rssPeakMB?: number;
+  /** Largest tf.memory().numBytes seen with a step's gradients alive, MB. */
+  tfPeakMB?: number;
+  /** (numTensors after the timed steps - before) / steps. */
+  leakedPerStep?: number;
+  /** Wall-clock bounds of the timed steps (ms since the epoch), to align concurrent processes. */
+  timedFrom?: number;
+  timedTo?: number;
+}
+
+/** GFLOP/s of x [4096, D] times w [D, 4D], the feed-forward product of a 32 x 128 batch. */
+function matMulGflops(D: number, repeats = 5): number {
+  const a = tf.randomNormal([4096, D]);
+  const b = tf.randomNormal([D, 4 * D]);
+  tf.matMul(a, b).dispose(); // warm-up
+  const t0 = performance.now();
+  for (let i = 0; i < repeats; i++) {
+    const r = tf.matMul(a, b);
+    r.dataSync();
+    r.dispose();
+  }
+  const ms = (performance.now() - t0) / repeats;
+  tf.dispose([a, b]);
+  return (2 * 4096 * D * 4 * D) / ms / 1e6;
+}
+
+function batchOf(data: BenchData, shape: Shape): ModelBatch {
+  if (shape === 'mlm') return mlmBatchTensors(data.mlm, outputVocabulary(data.outputIds, data.vocabSize));
+  const ids = data.task.inputIds;
+  const [B, T] = [ids.length, data.seqLen];
+  return {
+    kind: 'task',
+    inputIds: tf.tensor2d(ids.flat(), [B, T], 'int32'),
+    tokenTypeIds: tf.zeros([B, T], 'int32'),
+    attentionMask: tf.ones([B, T], 'float32'),
+    labels: tf.tensor1d(data.task.labels, 'int32'),
+  };
+}
+
+/** One row: warm-up steps, then timed steps, each as the trainer takes it. */
+function runRow(spec: RowSpec, data: BenchData, base: Pick<AdvlmRow, 'backend' | 'threads' | 'matMulGflops'>, warmup: number, steps: number): AdvlmRow {
+  const B = spec.shape === 'mlm' ? data.mlm.shape[0] : data.task.inputIds.length;
+  const row: AdvlmRow = { ...spec, engine: 'advlm', ...base, batch: B, seqLen: data.seqLen };
+  const method = methodFromJson(spec.method, spec.options ?? {});
+  const objective = spec.shape === 'mlm' ? 'mlm' : 'task';
+  if (!method.objectives.includes(objective)) return { ...row, skipped: `trains ${method.objectives.join('/')} only` };
+  const config = { ...namedConfig(spec.config), vocabSize: data.vocabSize };
+  const heads = objective === 'mlm' ? { mlm: true } : { numLabels: 2 };
+  const p = initParams(config, { ...heads, seed: 1 });
+  // RIFT's frozen teacher: the initial model (a second copy, as fine-tuning loads it from the checkpoint)
+  let teacher: BertParams | undefined;
+  let step: MethodStep | undefined;
+  let opt: AdamWState | undefined;
+  const batch = batchOf(data, spec.shape);
+  let rssPeak = 0;
+  let tfPeak = 0;
+  let passes: PassCounts | undefined;
+  const trainStep = (s: MethodStep, named: NamedVariables, o: AdamWState, i: number) => {
+    const counted = countPasses(() => {
+      for (let replay = 0; replay < s.replays; replay++) {
+        const r = s.step(batch, { step: i, epoch: 0, seed: 1000 + i, replay });
+        tfPeak = Math.max(tfPeak, tf.memory().numBytes);
+        r.loss.dataSync();
+        tf.dispose([r.loss, ...Object.values(r.metrics)]);
+        clipGlobalNorm(r.grads, 1);
+        adamWStep(o, named, r.grads, 1e-4, ADAMW_DEFAULTS, (n) => !isNoDecay(n));
+        disposeGrads(r.grads);
+      }
+    });
+    passes = counted.passes;
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  };
+  try {
+    step = method.makeStep({ params: p, objective, taskKind: 'classification', tokenizer: loadTokenizer(), teacher: () => (teacher ??= initParams(config, { ...heads, seed: 1 })) });
+    const named = [...namedParams(p), ...step.params];
+    opt = initAdamW(named);
+    for (let i = 0; i < warmup; i++) trainStep(step, named, opt, i);
+    const before = tf.memory().numTensors;
+    const stepMs: number[] = [];
+    const timedFrom = Date.now();
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      trainStep(step, named, opt, warmup + i);
+      stepMs.push(performance.now() - t0);
+    }
+    const timedTo = Date.now();
+    const leakedPerStep = (tf.memory().numTensors - before) / steps;
+    const msPerStep = stepMs.reduce((a, b) => a + b, 0) / steps;
+    const head = batch.kind === 'mlm' ? { kind: 'mlm' as const, masked: batch.positions.shape[0], outputVocab: batch.outputIds!.shape[0] } : { kind: 'task' as const, numLabels: 2 };
+    const partial = passes!.partialForward + passes!.partialBackward > 0;
+    const flop = partial ? undefined : stepFlops(forwardMatMulMacs(config, B, data.seqLen, head).total, passes!);
+    return {
+      ...row,
+      msPerStep,
+      stepMs,
+      tokensPerSec: (B * data.seqLen) / (msPerStep / 1000),
+      passes,
+      gflopPerStep: flop === undefined ? undefined : flop / 1e9,
+      gflops: flop === undefined ? undefined : flop / 1e6 / msPerStep,
+      rssPeakMB: rssPeak / 2 ** 20,
+      tfPeakMB: tfPeak / 2 ** 20,
+      leakedPerStep,
+      timedFrom,
+      timedTo,
+    };
+  } catch (e) {
+    return { ...row, skipped: `failed: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}` };
+  } finally {
+    disposeModelBatch(batch);
+    step?.dispose();
+    if (opt) disposeAdamW(opt);
+    disposeParams(p);
+    if (teacher) disposeParams(teacher);
+  }
+}
+
+/**
+ * The child process, one row: `--child <json>` with { data (file), spec, warmup, steps }. Prints the
+ * row as a JSON line. One process per row, so that each row's peak RSS is its own (wasm memory
+ * grows and is never returned) and a wasm abort, which cannot be caught, loses only its row.
+ */
+export async function runChild(arg: string): Promise<void> {
+  const o = JSON.parse(arg) as { data: string; spec: RowSpec; warmup: number; steps: number };
+  const report = await initBackend({ log: false });
+  const data = JSON.parse(fs.readFileSync(o.data, 'utf8')) as BenchData;
+  const base = { backend: report.name, threads: report.threads, matMulGflops: matMulGflops(namedConfig(o.spec.config).hiddenSize) };
+  process.stdout.write('\n' + JSON.stringify(runRow(o.spec, data, base, o.warmup, o.steps)) + '\n');
+}
