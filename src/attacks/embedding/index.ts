@@ -7,9 +7,11 @@
  *                      ball, random signs
  *   budgets            worst over budgets, accuracy with a 95% interval over examples
  *   fgm_neighbours     FGM, then the nearest vocabulary words of every moved token
+ *   random_direction_examples  the random-direction control of FGM over a list of sentences
  */
 export * from './max_loss_increase';
 export * from './run';
 export * from './random';
 export * from './budgets';
 export * from './fgm_neighbours';
+export * from './random_direction_examples';
