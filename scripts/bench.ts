@@ -94,10 +94,9 @@ interface TorchRow {
   tokensPerSec: number;
 }
 
-/** The PyTorch reference at each thread count, or why it did not run. */
-function torchRows(dataFile: string, o: Options): { rows: TorchRow[]; note?: string } {
-  // python3 on the PATH, else Debian's (a pyenv python3 on the PATH may lack the system's torch)
-  const python = ['python3', '/usr/bin/python3'].find((py) => {
+/** The Python interpreter that imports torch: python3 on the PATH, else Debian's (a pyenv python3 on the PATH may lack the system's torch). */
+function torchPython(): string | undefined {
+  return ['python3', '/usr/bin/python3'].find((py) => {
     try {
       execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
       return true;
@@ -105,16 +104,14 @@ function torchRows(dataFile: string, o: Options): { rows: TorchRow[]; note?: str
       return false;
     }
   });
-  if (!python) return { rows: [], note: "PyTorch reference skipped: `python3 -c 'import torch'` failed (Debian: apt-get install python3-torch)" };
+}
+
+/** The PyTorch reference's rows at `threads` threads. */
+function torchRows(python: string, threads: number, dataFile: string, o: Options): TorchRow[] {
   const script = path.join(projectRoot(), 'bench', 'reference', 'bench_torch.py');
-  const rows: TorchRow[] = [];
-  for (const t of o.threads) {
-    console.log(`PyTorch reference (${python}), ${t} thread(s) ...`);
-    const args = [script, '--data', dataFile, '--threads', String(t), '--configs', o.full ? 'tiny,mini' : 'tiny', '--warmup', String(o.warmup), '--steps', String(o.steps)];
-    const out = execFileSync(python, args, { encoding: 'utf8' });
-    for (const line of out.split('\n')) if (line.startsWith('{')) rows.push(JSON.parse(line) as TorchRow);
-  }
-  return { rows };
+  const args = [script, '--data', dataFile, '--threads', String(threads), '--configs', o.full ? 'tiny,mini' : 'tiny', '--warmup', String(o.warmup), '--steps', String(o.steps)];
+  const out = execFileSync(python, args, { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TorchRow);
 }
 
 const fmt = (x: number | undefined, digits = 0) => (x === undefined ? '-' : x.toFixed(digits));
@@ -163,12 +160,27 @@ async function main(): Promise<void> {
     `bench: ${rowSpecs.length} rows x threads ${o.threads.join(', ')}; ${o.warmup} warm-up + ${o.steps} timed steps; ` +
       `${machine.cpus} cores (${machine.model}), load average ${machine.loadAvgAtStart.map((x) => x.toFixed(1)).join(' ')}`,
   );
+  const python = o.torch ? torchPython() : undefined;
+  const torchNote = !o.torch
+    ? 'PyTorch reference skipped (--no-torch)'
+    : !python
+      ? "PyTorch reference skipped: `python3 -c 'import torch'` failed (Debian: apt-get install python3-torch)"
+      : undefined;
+  if (torchNote) console.log(torchNote);
+  // each thread count's advlm rows, then the PyTorch reference's at the same count: close in time, as
+  // the load of a shared machine drifts
   const rows: AdvlmRow[] = [];
+  const torch: TorchRow[] = [];
   for (const t of o.threads) {
     for (const spec of rowSpecs) {
       const r = await advlmRow(t, spec, dataFile, o);
       console.log(`  advlm ${t} thread(s), ${spec.config} ${spec.shape} ${spec.method}: ${r.skipped ? `skipped (${r.skipped})` : `${fmt(r.msPerStep)} ms/step`}`);
       rows.push(r);
+    }
+    if (python) {
+      const got = torchRows(python, t, dataFile, o);
+      for (const r of got) console.log(`  PyTorch ${r.threads} thread(s), ${r.config} ${r.shape} ${r.method}: ${fmt(r.msPerStep)} ms/step`);
+      torch.push(...got);
     }
   }
   // two independent single-thread processes at once, each training vanilla fine-tuning
@@ -186,13 +198,12 @@ async function main(): Promise<void> {
       pair = { perProcess: both.map((r) => r.tokensPerSec!), aggregateTokensPerSec: tokens / (window / 1000), overlapSeconds: overlap / 1000 };
     }
   }
-  const torch = o.torch ? torchRows(dataFile, o) : { rows: [], note: 'PyTorch reference skipped (--no-torch)' };
   const backend = rows.find((r) => !r.skipped)?.backend;
   console.log(
     `\nadvlm on ${backend}, ${started.toISOString()}. passes: full forwards F, backwards with parameter gradients B, to the inputs only b, partial forwards/backwards p; ` +
       'GFLOP/s: scripts/bench/flops.ts (not estimated with partial passes); matMul: [4096, D] x [D, 4D] in the same process; "x vanilla": step time over vanilla\'s',
   );
-  printTable(rows, torch.rows);
+  printTable(rows, torch);
   if (pair) {
     const one = rows.find((r) => r.threads === 1 && r.config === 'tiny' && r.shape === 'finetune' && r.method === 'vanilla');
     console.log(
@@ -201,14 +212,14 @@ async function main(): Promise<void> {
         (one?.tokensPerSec ? `, ${fmt(pair.aggregateTokensPerSec / one.tokensPerSec, 2)}x one single-thread process` : ''),
     );
   }
-  if (torch.note) console.log(torch.note);
+  if (torchNote) console.log(torchNote);
   else console.log('PyTorch: the independent BERT of test/fixtures/make_bert_fixture.py without dropout (bench/reference/bench_torch.py)');
   const leaks = rows.filter((r) => r.leakedPerStep);
   if (leaks.length) console.log(`LEAKS: ${leaks.map((r) => `${r.method} ${r.shape} ${r.config} (${r.threads} threads): ${r.leakedPerStep} tensors per step`).join('; ')}`);
   const outDir = path.join(projectRoot(), 'runs', 'bench');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
-  const record = { started: started.toISOString(), options: o, machine: { ...machine, loadAvgAtEnd: os.loadavg() }, advlm: rows, pair, torch: torch.rows, torchNote: torch.note };
+  const record = { started: started.toISOString(), options: o, machine: { ...machine, loadAvgAtEnd: os.loadavg() }, advlm: rows, pair, torch, torchNote };
   fs.writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
   fs.rmSync(path.dirname(dataFile), { recursive: true, force: true });
   console.log(`written: ${path.relative(projectRoot(), file)}`);
