@@ -91,6 +91,7 @@ interface TorchRow {
   shape: Shape;
   method: string;
   msPerStep: number;
+  cpuMsPerStep: number;
   tokensPerSec: number;
 }
 
@@ -124,7 +125,7 @@ function passesOf(r: AdvlmRow): string {
 }
 
 function printTable(rows: AdvlmRow[], torch: TorchRow[]): void {
-  const head = ['threads', 'config', 'shape', 'method', 'ms/step', 'tokens/s', 'x vanilla', 'passes', 'GFLOP/s', 'matMul', 'RSS MB', 'tf MB', 'leak/step', 'PyTorch tok/s', 'x vanilla', 'advlm/PT'];
+  const head = ['threads', 'config', 'shape', 'method', 'ms/step', 'CPU ms', 'tokens/s', 'x vanilla', 'passes', 'GFLOP/s', 'matMul', 'RSS MB', 'tf MB', 'leak/step', 'PyTorch tok/s', 'x vanilla', 'advlm/PT', 'by CPU'];
   const lines: string[][] = [];
   for (const r of rows) {
     if (r.skipped) {
@@ -135,10 +136,11 @@ function printTable(rows: AdvlmRow[], torch: TorchRow[]): void {
     const pt = torch.find((t) => sameRow(r)(t) && t.method === r.method);
     const ptVanilla = torch.find((t) => sameRow(r)(t) && t.method === 'vanilla');
     lines.push([
-      String(r.threads), r.config, r.shape, r.method + (r.options ? ` ${JSON.stringify(r.options)}` : ''), fmt(r.msPerStep), fmt(r.tokensPerSec),
+      String(r.threads), r.config, r.shape, r.method + (r.options ? ` ${JSON.stringify(r.options)}` : ''), fmt(r.msPerStep), fmt(r.cpuMsPerStep), fmt(r.tokensPerSec),
       vanilla ? fmt(r.msPerStep! / vanilla.msPerStep!, 2) : '-', passesOf(r), fmt(r.gflops, 1), fmt(r.matMulGflops, 1),
       fmt(r.rssPeakMB), fmt(r.tfPeakMB), fmt(r.leakedPerStep, 1),
       pt ? fmt(pt.tokensPerSec) : '-', pt && ptVanilla ? fmt(pt.msPerStep / ptVanilla.msPerStep, 2) : '-', pt ? fmt(r.tokensPerSec! / pt.tokensPerSec, 2) : '-',
+      pt ? fmt(pt.cpuMsPerStep / r.cpuMsPerStep!, 2) : '-',
     ]);
   }
   const full = [head, ...lines.filter((l) => l.length === head.length)];
@@ -201,7 +203,8 @@ async function main(): Promise<void> {
   const backend = rows.find((r) => !r.skipped)?.backend;
   console.log(
     `\nadvlm on ${backend}, ${started.toISOString()}. passes: full forwards F, backwards with parameter gradients B, to the inputs only b, partial forwards/backwards p; ` +
-      'GFLOP/s: scripts/bench/flops.ts (not estimated with partial passes); matMul: [4096, D] x [D, 4D] in the same process; "x vanilla": step time over vanilla\'s',
+      'GFLOP/s: scripts/bench/flops.ts (not estimated with partial passes); matMul: [4096, D] x [D, 4D] in the same process; "x vanilla": step time over vanilla\'s; ' +
+      'CPU ms: CPU time of every thread per step; advlm/PT: the ratio of tokens/s (wall time), by CPU: of CPU time per step (PyTorch\'s over advlm\'s)',
   );
   printTable(rows, torch);
   if (pair) {

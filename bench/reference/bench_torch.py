@@ -21,7 +21,8 @@ Differences from advlm's step: the fixture's encoder has no dropout (eval mode),
 skip the dropout masks advlm draws (and FreeLB's mask replay); the rest is the same arithmetic.
 
 Input: the bench's data file (scripts/bench.ts writes it: token ids, labels, MLM labels, output
-vocabulary). Output: one JSON object per line per (config, shape, method). Example:
+vocabulary). Output: one JSON object per line per (config, shape, method): wall time per step and
+the process's CPU time per step (every thread). Example:
 
     /usr/bin/python3 bench/reference/bench_torch.py --data /tmp/bench-data.json --threads 2
 """
@@ -127,11 +128,12 @@ def run_row(w, batch, shape, method, warmup, steps, gen):
     for _ in range(warmup):
         step()
     times = []
+    cpu0 = time.process_time()
     for _ in range(steps):
         t0 = time.perf_counter()
         step()
         times.append((time.perf_counter() - t0) * 1000)
-    return times
+    return times, (time.process_time() - cpu0) * 1000 / steps
 
 
 def batches(data):
@@ -176,12 +178,12 @@ def main():
             for method in args.methods.split(","):
                 w = build_model(size, data["vocabSize"], T)
                 gen = torch.Generator().manual_seed(2)
-                times = run_row(w, by_shape[shape], shape, method, args.warmup, args.steps, gen)
+                times, cpu_ms = run_row(w, by_shape[shape], shape, method, args.warmup, args.steps, gen)
                 ms = sum(times) / len(times)
                 B = by_shape[shape]["ids"].shape[0]
                 row = {
                     "engine": "torch", "torch": torch.__version__, "threads": torch.get_num_threads(), "config": size, "shape": shape,
-                    "method": method, "batch": B, "seqLen": T, "msPerStep": ms, "stepMs": times, "tokensPerSec": B * T / (ms / 1000),
+                    "method": method, "batch": B, "seqLen": T, "msPerStep": ms, "cpuMsPerStep": cpu_ms, "stepMs": times, "tokensPerSec": B * T / (ms / 1000),
                 }
                 print(json.dumps(row), flush=True)
 

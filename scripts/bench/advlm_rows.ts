@@ -66,6 +66,8 @@ export interface AdvlmRow extends RowSpec {
   /** Why the row was not run (the other fields are then absent). */
   skipped?: string;
   msPerStep?: number;
+  /** CPU time of the process (every thread) per timed step, ms: less sensitive than wall time to other work on the machine. */
+  cpuMsPerStep?: number;
   /** Each timed step, ms. */
   stepMs?: number[];
   tokensPerSec?: number;
@@ -155,12 +157,14 @@ function runRow(spec: RowSpec, data: BenchData, base: Pick<AdvlmRow, 'backend' |
     const before = tf.memory().numTensors;
     const stepMs: number[] = [];
     const timedFrom = Date.now();
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < steps; i++) {
       const t0 = performance.now();
       trainStep(step, named, opt, warmup + i);
       stepMs.push(performance.now() - t0);
     }
     const timedTo = Date.now();
+    const cpu = process.cpuUsage(cpu0);
     const leakedPerStep = (tf.memory().numTensors - before) / steps;
     const msPerStep = stepMs.reduce((a, b) => a + b, 0) / steps;
     const head = batch.kind === 'mlm' ? { kind: 'mlm' as const, masked: batch.positions.shape[0], outputVocab: batch.outputIds!.shape[0] } : { kind: 'task' as const, numLabels: 2 };
@@ -169,6 +173,7 @@ function runRow(spec: RowSpec, data: BenchData, base: Pick<AdvlmRow, 'backend' |
     return {
       ...row,
       msPerStep,
+      cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
       stepMs,
       tokensPerSec: (B * data.seqLen) / (msPerStep / 1000),
       passes,
