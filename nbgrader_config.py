@@ -15,13 +15,21 @@ unanswered exercise fails with that message. nbgrader finds `BEGIN SOLUTION` / `
 line, so the TypeScript comments `// BEGIN SOLUTION` need no other setting (`### BEGIN SOLUTION` would be a
 syntax error in a TypeScript cell).
 
-Known limits when autograding on tslab (tslab 1.0.22; not fixed here): tslab reports a failing cell only as
-text on stderr, and its error reply carries no ename/evalue/traceback, which nbgrader's Execute preprocessor
-reads for a cell without an error output; and it answers "abort" to a request that reaches it within 200 ms of
-an error, so a cell executed right after a failing one may be skipped without output (nbgrader would give a
-skipped graded cell full points). scripts/notebook/execute.ts and scripts/nbconvert_tslab.py describe both
-and how this project's notebook runner handles them; check autograded results by hand until nbgrader has a
-workaround for them.
+Autograding on tslab (tslab 1.0.22) works through the project's kernel launcher, scripts/tslab-kernel.js,
+which the project-local kernelspec runs: tslab alone reports a failing cell only as text on stderr, with an
+error reply that carries no ename/evalue/traceback, and answers "abort" to any request that reaches it within
+200 ms of an error, so a graded cell executed right after a failing one could be skipped without output and
+get full points. The launcher makes a failing cell publish an `error` output and reply with
+ename/evalue/traceback (a thrown Error gives its name and message, a TypeScript error 'TSError' with the
+diagnostics), and aborts requests after an error only when the failing request asked for stop_on_error,
+which nbgrader's executor does not do (it allows errors), so the next cell runs (test/tslab_kernel.test.ts
+checks both with jupyter_client and nbclient). Known limits: grade with a kernelspec named "tslab" that runs
+the launcher (`npm run lab -- --register-only` writes it; tslab's own `tslab install` kernelspec has neither
+fix); tslab sends no `execute_input`, so nbconvert's executor, which nbgrader uses, leaves the code cells'
+execution counts empty; an error that escapes a cell asynchronously (a promise rejected after the cell
+finished) is still only printed on stderr, in the output of the cell running then or the last one that
+ran, whose reply stays "ok" (nbgrader gives 0 points to a graded cell with stderr output; check such a
+result by hand).
 """
 
 c = get_config()  # noqa: F821 (traitlets provides get_config when nbgrader loads this file)

@@ -1,19 +1,18 @@
 """nbconvert configuration for running tslab notebooks (used by scripts/notebook/execute.ts).
 
 Passed as `jupyter nbconvert --config scripts/nbconvert_tslab.py --to notebook --execute ...`.
-It fills two gaps between tslab and nbconvert (nbclient >= 0.6 hooks):
+It fills two gaps when nbconvert runs tslab notebooks (nbclient >= 0.6 hooks):
 
 - tslab sends no `execute_input` message, and nbconvert takes a cell's execution count only from
   that message, so executed cells would keep `execution_count: null`. The count from tslab's
   execute reply is copied into the cell instead, as Jupyter's own front ends show it.
-- tslab reports an error as text on stderr (no `error` output), and nbconvert writes no notebook
-  when a cell fails. So one JSON line per event is appended to the file named by the environment
-  variable ADVLM_NB_REPORT: {"event": "start", "index": i} when a cell starts,
-  {"event": "executed", "index": i, "status": "ok" | "error" | "abort"} when it has replied, and
-  {"event": "error", "index": i, "outputs": [...]} when it failed, with the cell's outputs.
-  The caller then names the failing cell and shows its error text, and checks that every code cell
-  replied "ok" (tslab answers "abort", which nbconvert accepts silently, to requests queued behind
-  an error).
+- nbconvert writes no notebook when a cell fails. So one JSON line per event is appended to the
+  file named by the environment variable ADVLM_NB_REPORT: {"event": "start", "index": i} when a
+  cell starts, {"event": "executed", "index": i, "status": "ok" | "error" | "abort"} when it has
+  replied, and {"event": "error", "index": i, "outputs": [...]} when it failed, with the cell's
+  outputs. The caller then names the failing cell and shows its error text (the `error` output the
+  kernel launcher, scripts/tslab-kernel.js, makes tslab publish), and checks that every code cell
+  replied "ok" (a kernel answers "abort", which nbconvert accepts silently, to a request it skipped).
 """
 import json
 import os

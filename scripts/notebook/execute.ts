@@ -3,13 +3,14 @@
  * folder (never over the input), on the project-local tslab kernel, without --allow-errors, and
  * tells exactly what went wrong: which cell (index and first line) and the error text.
  *
- * tslab facts shape this. It reports a failing cell by printing to stderr (no `error` output) and
- * nbconvert writes no notebook when a cell fails; it sends no `execute_input`, so nbconvert leaves
- * execution counts empty; and it answers "abort" (accepted silently by nbconvert) to requests
- * queued behind an error. scripts/nbconvert_tslab.py (nbconvert hooks) therefore records each
- * cell's reply status and a failing cell's outputs on the side and copies tslab's execution counts
- * into the cells. A notebook that "finished" is then checked cell by cell: every code cell replied
- * "ok" and has an execution count, no error output, no asynchronous error escaped.
+ * nbconvert and tslab facts shape this. nbconvert writes no notebook when a cell fails (the kernel
+ * launcher, scripts/tslab-kernel.js, makes tslab report the failure as an `error` output); tslab
+ * sends no `execute_input`, so nbconvert leaves execution counts empty; and a reply "abort" (a
+ * request the kernel skipped) is accepted silently by nbconvert. scripts/nbconvert_tslab.py
+ * (nbconvert hooks) therefore records each cell's reply status and a failing cell's outputs on the
+ * side and copies tslab's execution counts into the cells. A notebook that "finished" is then
+ * checked cell by cell: every code cell replied "ok" and has an execution count, no error output,
+ * no asynchronous error escaped (tslab still prints those on stderr only).
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
