@@ -186,7 +186,9 @@ function runRow(spec: RowSpec, data: BenchData, base: Pick<AdvlmRow, 'backend' |
       timedTo,
     };
   } catch (e) {
-    return { ...row, skipped: `failed: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}` };
+    // wasm aborts when its heap would pass 4 GB: the process's RSS at the failure says whether that is likely
+    const rss = (process.memoryUsage().rss / 2 ** 30).toFixed(1);
+    return { ...row, skipped: `failed: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]} (process RSS ${rss} GB at the failure)` };
   } finally {
     disposeModelBatch(batch);
     step?.dispose();
