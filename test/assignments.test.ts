@@ -24,7 +24,7 @@ import {
 import { executeNotebook } from '../scripts/notebook/execute';
 import { cleanNotebook, commitProblems, executionProblems, joinText, Notebook, NotebookCell, outputText, readNotebook } from '../scripts/notebook/ipynb';
 import { jupyterVersion, JUPYTER_INSTALL_HINT } from '../scripts/notebook/jupyter';
-import { jupyterEnv } from '../scripts/notebook/kernelspec';
+import { jupyterEnv, registerKernel } from '../scripts/notebook/kernelspec';
 
 const root = path.resolve(__dirname, '..');
 const notebookDir = path.join(root, 'notebooks');
@@ -32,6 +32,7 @@ const withExercises = fs.readdirSync(notebookDir).filter((f) => f.endsWith('.ipy
 let tmp = '';
 
 before(() => {
+  registerKernel(root); // a fresh checkout has no project-local kernelspec until something writes it
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-assignments-test-'));
 });
 after(() => {
