@@ -6,6 +6,7 @@
  *   dev    the fine-tuned model's dev metrics and its per-example predictions (with the gold
  *          labels), which the summary's paired bootstrap needs
  *   test   the test metrics, where the task has a test split (IMDB); reported, never used to choose
+ *   embedding-pgd, word-attack   the robustness attacks (attack_evaluations.ts)
  *
  * Adding one (an attack, say) is one line at the bottom of this file, `registerEvaluation(def)`,
  * with `def` written next to the attack: its `run` gets the model, tokenizer, task and the cell's
@@ -18,6 +19,7 @@ import type { BertParams } from '../model';
 import { evaluate } from '../train/evaluate';
 import type { FinetuneConfig } from '../train/finetune';
 import { canonicalJson } from '../train/run_identity';
+import { embeddingPgdEvaluation, wordAttackEvaluation } from './attack_evaluations';
 
 /** An evaluation as a grid asks for it. */
 export interface EvaluationSpec {
@@ -61,6 +63,8 @@ export interface EvaluationDefinition {
   defaults: Record<string, unknown>;
   /** Whether the evaluation makes sense for a task (e.g. 'test' only where the task has a test split). */
   appliesTo(task: TaskSpec): boolean;
+  /** Checks the options as a whole (beyond each option's kind and range) when the grid is read, before any work. */
+  check?(options: Record<string, unknown>): void;
   run(context: EvaluationContext, options: Record<string, unknown>): Promise<EvaluationResult>;
 }
 
@@ -114,6 +118,7 @@ export function normalizeEvaluation(entry: unknown): EvaluationSpec {
   }
   const full: Record<string, unknown> = { ...def.defaults };
   for (const [k, v] of Object.entries(options)) if (v !== undefined) full[k] = v;
+  def.check?.(full);
   return { name, options: full };
 }
 
@@ -166,3 +171,5 @@ export function splitReader(config: FinetuneConfig): (split: string, limit?: num
 // The registry: one line per evaluation.
 registerEvaluation(devEvaluation);
 registerEvaluation(testEvaluation);
+registerEvaluation(embeddingPgdEvaluation);
+registerEvaluation(wordAttackEvaluation);

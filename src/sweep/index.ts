@@ -11,6 +11,7 @@
  */
 export * from './grid';
 export * from './evaluations';
+export * from './attack_evaluations';
 export * from './shard';
 export * from './records';
 export * from './run';

@@ -1,0 +1,74 @@
+/**
+ * The attacks as sweep evaluations (src/sweep/attack_evaluations.ts): a tiny grid that asks for
+ * embedding-space PGD and a word-substitution attack records their figures, and those figures obey
+ * the invariants of an attack (nothing is right under attack that is wrong clean; a ball too small
+ * to move a logit changes nothing); bad options fail when the grid is read.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { backend } from './helpers';
+import { expandGrid, parseRhoList, readRecords, runSweep, tinyGrid, writeTinySweep } from '../src/sweep';
+
+const quiet = { progress: { mode: 'silent' as const }, log: () => {} };
+const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `advlm-sweep-attacks-${name}-`));
+
+test('rho lists: parsed, and rejected when empty, not positive or not ascending', () => {
+  assert.deepEqual(parseRhoList('0.002, 0.005,0.01'), [0.002, 0.005, 0.01]);
+  assert.throws(() => parseRhoList('0.01,0.005'), /ascending/);
+  assert.throws(() => parseRhoList('0,1'), /positive numbers/);
+  assert.throws(() => parseRhoList('a'), /positive numbers/);
+});
+
+test('attack evaluations: bad options stop the grid before any work, and they apply only where they can', async () => {
+  await backend();
+  const dir = tmp('grid');
+  await writeTinySweep(dir);
+  assert.throws(() => expandGrid({ ...tinyGrid(path.join(dir, 'ckpt')), evaluations: [{ name: 'embedding-pgd', options: { rho: '0.02,0.01' } }] }, dir), /embedding-pgd', option rho must be ascending/);
+  assert.throws(() => expandGrid({ ...tinyGrid(path.join(dir, 'ckpt')), evaluations: [{ name: 'word-attack', options: { recipe: 'nope' } }] }, dir), /recipe must be one of .*pwws-cf/);
+  const g = expandGrid({ ...tinyGrid(path.join(dir, 'ckpt')), tasks: ['SST-2', 'RTE', 'STS-B'], evaluations: ['dev', 'embedding-pgd', 'word-attack'] }, dir);
+  const names = (task: string) => g.cells.find((c) => c.task === task)!.evaluations.map((e) => e.name);
+  assert.deepEqual(names('SST-2'), ['dev', 'embedding-pgd', 'word-attack']);
+  assert.deepEqual(names('RTE'), ['dev', 'embedding-pgd'], 'word substitution takes single-text tasks');
+  assert.deepEqual(names('STS-B'), ['dev'], 'a regression has no accuracy to attack');
+});
+
+test('a tiny grid with embedding PGD and a word attack: figures recorded, invariants hold, no tensors left', async () => {
+  await backend();
+  const dir = tmp('run');
+  const { gridFile } = await writeTinySweep(dir, {
+    tasks: ['SST-2'],
+    methods: ['vanilla'],
+    seeds: [0],
+    limitDev: 12,
+    evaluations: ['dev', { name: 'embedding-pgd', options: { rho: '1e-7,1000', steps: 3, batchSize: 5 } }, { name: 'word-attack', options: { recipe: 'pwws-cf', limit: 4 } }],
+  });
+  const g = expandGrid(JSON.parse(fs.readFileSync(gridFile, 'utf8')), dir);
+  const out = path.join(dir, 'out');
+  const before = tf.memory().numTensors;
+  const r = await runSweep(g, { outDir: out, ...quiet });
+  assert.equal(tf.memory().numTensors, before, 'the evaluations leave no tensors behind');
+  assert.deepEqual([r.ran, r.failed], [1, 0]);
+  const [rec] = readRecords([out]).records;
+  const dev = rec.results!.dev;
+  const pgd = rec.results!['embedding-pgd'];
+  assert.equal(pgd.n, 12);
+  assert.equal(pgd.metrics.clean, dev.metrics.accuracy, 'the clean accuracy under the attack is the dev evaluation\'s');
+  assert.ok(pgd.metrics.medianNorm > 0);
+  // a ball of radius 1e-7 x the median norm cannot change a prediction of this model
+  assert.equal(pgd.metrics['pgd@1e-7'], pgd.metrics.clean);
+  assert.equal(pgd.metrics['random@1e-7'], pgd.metrics.clean);
+  const extra = pgd.extra as { cleanCorrect: boolean[]; correctUnderPgd: boolean[][]; correctUnderRandom: boolean[][]; eps: number[] };
+  assert.ok(Math.abs(extra.eps[1] / extra.eps[0] - 1e10) < 1e4, 'eps_k = rho_k x the same unit');
+  for (const k of [0, 1]) {
+    extra.correctUnderPgd[k].forEach((c, i) => assert.ok(!c || extra.cleanCorrect[i], `example ${i}: right under PGD but wrong clean`));
+    assert.equal(extra.correctUnderPgd[k].filter(Boolean).length / 12, pgd.metrics[`pgd@${k ? 1000 : 1e-7}`]);
+  }
+  const word = rec.results!['word-attack'];
+  assert.equal(word.n, 4);
+  assert.ok(word.metrics.underAttack <= word.metrics.clean);
+  assert.equal((word.extra as { status: string[] }).status.length, 4);
+});
