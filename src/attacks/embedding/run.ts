@@ -8,7 +8,7 @@
  *
  * This is what `advlm attack --recipe pgd` calls. The command maps its flags onto the options one
  * to one (suggested flags: --checkpoints A,B,C (anchor first) --out DIR --task T --split dev --n N
- * --seed S --rho 0.25,0.5,1,2,4 --batch-size B --max-length L --frozen none|cls-sep), prints
+ * --seed S --rho 0.002,0.005,0.01,0.02,0.05 --batch-size B --max-length L --frozen none|cls-sep), prints
  * `formatEmbeddingAttackSummary(result)` (or the result as JSON) and reports errors thrown here as
  * they are: every option is checked, and every checkpoint folder looked at, before any work.
  *
@@ -78,7 +78,7 @@ export interface EmbeddingAttackOptions {
   n?: number;
   /** Seed of the draw and of PGD's random starts and controls (default 0). */
   seed?: number;
-  /** Radius grid in units of the anchor's median embedding norm (default 0.25, 0.5, 1, 2, 4; ascending). */
+  /** Radius grid in units of the anchor's median embedding norm (default RHO_GRID: 0.002, 0.005, 0.01, 0.02, 0.05; ascending). */
   rho?: number[];
   /** Anchor radius selection (default 20 steps, 1 restart, no early stop). */
   selection?: Partial<PgdSettings>;
