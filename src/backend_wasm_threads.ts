@@ -22,11 +22,12 @@
  * If anything here fails, the caller falls back to the single-threaded build and says why.
  */
 import { createRequire } from 'node:module';
-import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 
 const requireHere = createRequire(__filename);
+/** The os module object itself (not an import's namespace copy): `setWasmBackendThreaded` swaps its `cpus` while tfjs reads it. */
+const os = requireHere('node:os') as typeof import('node:os');
 
 /**
  * The default number of threads: the CPUs Slurm gave this task (SLURM_CPUS_PER_TASK), else the cores
@@ -93,9 +94,8 @@ export async function setWasmBackendThreaded(threads: number): Promise<number> {
   installPthreadWorker();
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   setThreadsCount(threads);
-  const osModule = requireHere('node:os') as { cpus: typeof os.cpus };
-  const cpus = osModule.cpus;
-  osModule.cpus = () => {
+  const cpus = os.cpus;
+  os.cpus = () => {
     const c = cpus();
     return [...c, ...c];
   };
@@ -104,7 +104,7 @@ export async function setWasmBackendThreaded(threads: number): Promise<number> {
     if (!ok) throw new Error("tf.setBackend('wasm') could not initialise the threaded build");
     await tf.ready();
   } finally {
-    osModule.cpus = cpus;
+    os.cpus = cpus;
   }
   return getThreadsCount();
 }

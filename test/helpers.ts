@@ -9,6 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
 import { BertConfig, BertParams, CONFIGS, MlmBatch, TaskBatch, disposeParams, initParams, saveCheckpoint } from '../src/model';
 import { loadTokenizer } from '../src/tokenizer';
+import * as fs from 'fs';
+import { PRETRAIN_DEFAULTS, pretrain } from '../src/train/pretrain';
 
 /** The smallest configurations that still have every part of BERT (2 layers, 2 heads). */
 export const TINY_CONFIGS = {
@@ -117,4 +119,20 @@ export function mlmBatch(withOutputIds = false): MlmBatch {
     out.targets = tf.tensor1d([2, 4, 5], 'int32'); // columns of the output vocabulary
   }
   return out;
+}
+
+/**
+ * Two MLM pre-training steps with `method` from the tiny checkpoint `ckpt` into `dir`, on 12 lines
+ * of the corpus; returns the run record that pre-training appended to $ADVLM_RUNS_FILE (set it).
+ */
+export async function tinyPretrainRecord(dir: string, ckpt: string, method: string): Promise<Record<string, any>> {
+  if (!process.env.ADVLM_RUNS_FILE) throw new Error('tinyPretrainRecord: set ADVLM_RUNS_FILE to a temporary file first');
+  const pt = await pretrain(dir, {
+    ...PRETRAIN_DEFAULTS, from: ckpt, method, maxLength: 32, batchSize: 8, limitLines: 12, devFraction: 0.1, trainer: { ...PRETRAIN_DEFAULTS.trainer, epochs: 1, maxSteps: 2 },
+  });
+  disposeParams(pt.params);
+  const rec = JSON.parse(fs.readFileSync(process.env.ADVLM_RUNS_FILE, 'utf8').trim().split('\n').pop()!);
+  assert.equal(rec.command, 'pretrain');
+  assert.equal(rec.method, method);
+  return rec;
 }

@@ -6,7 +6,7 @@
  *
  * Needs Jupyter's nbconvert (Debian: jupyter-nbconvert python3-nbclient). Also checks that the
  * committed notebooks carry outputs and clean metadata, and that a deliberately failing notebook
- * is reported as failing at the right cell (tslab reports errors only on stderr).
+ * is reported as failing at the right cell (the launcher in scripts/notebook makes tslab send an error output with ename, evalue and traceback).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -94,8 +94,8 @@ export function isExecutable(cell: NotebookCell): boolean {
 const ESCAPED_ASYNC_ERROR = /^(UnhandledPromiseRejection|UncaughtException):/m;
 
 /**
- * What is wrong in an executed notebook: a code cell that did not run (tslab skips the cells after
- * an error), an error output, or an asynchronous error that escaped the cell (tslab prints it on
+ * What is wrong in an executed notebook: a code cell that did not run (execution stops at the first
+ * error), an error output, or an asynchronous error that escaped the cell (tslab prints it on
  * stderr and reports the cell as successful). Empty list when all is well.
  */
 export function executionProblems(nb: Notebook): CellProblem[] {
