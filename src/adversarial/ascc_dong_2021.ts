@@ -447,6 +447,7 @@ export const ascc = defineMethod<AsccConfig>({
   summary: 'ASCC: CE(clean) + beta * KL(clean || adversarial convex combination of each word and its synonyms, weights by Adam with an entropy penalty)',
   citation: 'Dong et al., Towards Robustness Against Natural Language Word Substitutions, ICLR 2021',
   objectives: ['task'],
+  taskKinds: ['classification'],
   defaults: ASCC_DEFAULTS,
   options: {
     ...ASCC_OPTIONS,

@@ -51,7 +51,7 @@ export interface MethodContext {
   params: BertParams;
   objective: Objective;
   /** For the task objective. */
-  taskKind?: 'classification' | 'regression';
+  taskKind?: TaskKind;
   tokenizer?: BertTokenizer;
   /**
    * The frozen initial model (the checkpoint training started from), loaded on first call, in
@@ -85,8 +85,12 @@ export interface Method<C extends object = object> {
   /** Every setting, defaults filled in (plain JSON: it is part of the run's identity). */
   config: C;
   objectives: readonly Objective[];
+  /** The kinds of task it can fine-tune (absent: every kind); checked before any work starts. */
+  taskKinds?: readonly TaskKind[];
   makeStep(context: MethodContext): MethodStep;
 }
+
+export type TaskKind = 'classification' | 'regression';
 
 /** A method as JSON: what run records, sweeps and worker threads pass around. */
 export interface MethodSpec {

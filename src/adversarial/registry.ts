@@ -5,13 +5,15 @@
  * `(name, JSON config)`. Import methods through `src/adversarial/methods.ts`, which loads every
  * method file so that the registry is complete.
  */
-import { Method, MethodContext, MethodSpec, MethodStep, Objective, OptionDoc } from './method';
+import { Method, MethodContext, MethodSpec, MethodStep, Objective, OptionDoc, TaskKind } from './method';
 
 export interface MethodDefinition<C extends object> {
   name: string;
   summary: string;
   citation?: string;
   objectives: readonly Objective[];
+  /** The kinds of task it can fine-tune, if not every kind (the fine-tuning config checks this up front). */
+  taskKinds?: readonly TaskKind[];
   defaults: C;
   options: { [K in keyof C]: OptionDoc };
   /** Checks across options (after each option's own checks); throws with a message that says what to change. */
@@ -90,6 +92,7 @@ function buildMethod<C extends object>(def: MethodDefinition<C>, partial: Record
     name: def.name,
     config: Object.freeze({ ...config }) as C,
     objectives: def.objectives,
+    ...(def.taskKinds ? { taskKinds: def.taskKinds } : {}),
     makeStep: (context: MethodContext) => {
       if (!def.objectives.includes(context.objective)) {
         throw new Error(`method '${def.name}' trains ${def.objectives.join(' or ')}, not ${context.objective}`);

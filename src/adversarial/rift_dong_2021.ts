@@ -221,6 +221,7 @@ export const rift = defineMethod<RiftConfig>({
   summary: 'RIFT: CE(clean) + w_kl * KL(clean || ASCC adversarial) + w_mi * class-conditional InfoNCE between the student on the adversarial input and the frozen pre-trained teacher on the clean input',
   citation: 'Dong et al., How Should Pre-Trained Language Models Be Fine-Tuned Towards Adversarial Robustness?, NeurIPS 2021',
   objectives: ['task'],
+  taskKinds: ['classification'],
   defaults: RIFT_DEFAULTS,
   options: {
     ...ASCC_OPTIONS,

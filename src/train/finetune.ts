@@ -72,6 +72,9 @@ export function finetuneConfig(input: FinetuneInput): FinetuneConfig {
   const task = getTask(input.task); // unknown task: an error listing the known ones
   const method = resolveMethod(input.method);
   if (!method.objectives.includes('task')) throw new Error(`method '${method.name}' does not fine-tune (it trains ${method.objectives.join(', ')})`);
+  if (method.taskKinds && !method.taskKinds.includes(task.kind)) {
+    throw new Error(`method '${method.name}' fine-tunes ${method.taskKinds.join(' and ')} tasks only; ${task.name} is a ${task.kind} task`);
+  }
   const c: FinetuneConfig = {
     ...FINETUNE_DEFAULTS,
     ...input,
@@ -169,16 +172,23 @@ export async function finetune(input: FinetuneInput, options: FinetuneOptions = 
   const record = newRunRecord('finetune', method.name, c.trainer.seed, { ...c, checkpoint: c.init === 'pretrained' ? ckpt : undefined } as unknown as Record<string, unknown>, task.name);
   record.identity = identity;
   let teacher: BertParams | undefined;
-  const step = method.makeStep({
-    params,
-    objective: 'task',
-    taskKind: task.kind,
-    tokenizer: tok,
-    teacher:
-      c.init === 'pretrained'
-        ? () => (teacher ??= loadCheckpoint(ckpt, { numLabels: task.numLabels, mlm: false, seed: c.trainer.seed }).params)
-        : undefined,
-  });
+  let step: ReturnType<typeof method.makeStep>;
+  try {
+    step = method.makeStep({
+      params,
+      objective: 'task',
+      taskKind: task.kind,
+      tokenizer: tok,
+      teacher:
+        c.init === 'pretrained'
+          ? () => (teacher ??= loadCheckpoint(ckpt, { numLabels: task.numLabels, mlm: false, seed: c.trainer.seed }).params)
+          : undefined,
+    });
+  } catch (e) {
+    disposeParams(params); // a method that cannot start loses nothing and leaks nothing
+    if (teacher) disposeParams(teacher);
+    throw e;
+  }
   // the method's sampler (e.g. class-balanced batches), if it has one, else shuffled (bucketed) batches
   const labels = train.map((e) => e.label);
   const epochBatches = (epoch: number): Example[][] =>
