@@ -9,7 +9,7 @@ import { BertConfig, BertParams, disposeParams, passCounts, saveCheckpoint } fro
 import { loadTokenizer } from '../src/tokenizer';
 import type { Example } from '../src/data/glue';
 import {
-  ANCHOR_LOSS_THRESHOLD, EmbeddingAttackRecord, accuracyWithInterval, embeddingNorms, fgmNeighbours, fractionTrue, medianEmbeddingNorm,
+  ANCHOR_LOSS_THRESHOLD, EmbeddingAttackRecord, accuracyUnderPgd, accuracyWithInterval, embeddingNorms, fgmNeighbours, fractionTrue, medianEmbeddingNorm,
   pgdMaxLoss, randomDirection, randomPointInBall, randomSigns, runEmbeddingAttack, selectAnchorEps, summarizeEmbeddingAttack, worstOverBudgets,
 } from '../src/attacks';
 
@@ -340,4 +340,24 @@ test('runEmbeddingAttack: records, summary, resume skips finished examples, iden
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('accuracy under PGD: eps 0 is the clean accuracy, nothing wrong clean is right under attack, it falls as eps grows, no leaks', async () => {
+  await backend();
+  const p = model();
+  const tok = loadTokenizer(VOCAB);
+  const eps = [0, 0.05, 5, 50];
+  const r = await expectNoLeak(() => accuracyUnderPgd(p, tok, EXAMPLES, { eps, steps: 10, batchSize: 3, maxLength: 8 }), 'accuracyUnderPgd');
+  assert.equal(r.cleanCorrect.length, EXAMPLES.length);
+  assert.equal(r.pgd[0], r.clean, 'radius 0: the ball is the clean point');
+  for (let k = 0; k < eps.length; k++) {
+    r.correctUnderPgd[k].forEach((c, i) => assert.ok(!c || r.cleanCorrect[i], `eps ${eps[k]}, example ${i}: right under PGD, wrong clean`));
+    r.correctUnderRandom[k].forEach((c, i) => assert.ok(!c || r.cleanCorrect[i]));
+    assert.equal(r.pgd[k], fractionTrue(r.correctUnderPgd[k]));
+  }
+  assert.ok(r.pgd[3] < r.clean, `a ball 1,000 times the smallest non-zero one flips something (clean ${r.clean}, PGD ${r.pgd[3]})`);
+  assert.ok(r.pgd[3] <= r.random[3], 'PGD does at least as much damage as a random direction of its norm');
+  await assert.rejects(accuracyUnderPgd(p, tok, EXAMPLES, { eps: [] }), /eps must be a non-empty list/);
+  await assert.rejects(accuracyUnderPgd(p, tok, [], { eps: [1] }), /no examples/);
+  disposeParams(p);
 });

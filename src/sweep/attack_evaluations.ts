@@ -5,8 +5,7 @@
  *   "evaluations": ["dev", "embedding-pgd", { "name": "word-attack", "options": { "recipe": "textfooler" } }]
  *
  *   embedding-pgd  accuracy under PGD in word-embedding space at every radius of a grid, and the
- *                  random direction of the same norm (src/attacks/embedding, the pgdMaxLoss of the
- *                  protocol in max_loss_increase.ts). The radius unit is fixed per grid, not per
+ *                  random direction of the same norm (accuracyUnderPgd, src/attacks/embedding). The radius unit is fixed per grid, not per
  *                  model: eps_k = rho_k * m with m the median ||X|| of the evaluated examples under
  *                  the cell's PRE-TRAINED checkpoint, so every method of a grid is attacked at the
  *                  same absolute radii (fine-tuning moves the word embeddings a little, and each
@@ -21,11 +20,9 @@
  * `extra`, so that two methods can be compared example by example.
  */
 import type { TaskSpec } from '../data';
-import { disposeBatch, makeBatch } from '../data/batch';
 import { disposeParams, loadCheckpoint } from '../model';
-import { deriveSeed } from '../seeds';
-import { median } from '../stats';
-import { RHO_GRID, embeddingNorms, pgdMaxLoss } from '../attacks/embedding/max_loss_increase';
+import { RHO_GRID, medianEmbeddingNorm } from '../attacks/embedding/max_loss_increase';
+import { accuracyUnderPgd } from '../attacks/embedding/accuracy_under_pgd';
 import { WORD_RECIPES, modelScoreFn, runAttacks, summarizeAttacks, wordRecipe } from '../attacks/word';
 import { defaultCheckpoint } from '../train/finetune';
 import type { EvaluationContext, EvaluationDefinition, EvaluationResult } from './evaluations';
@@ -70,46 +67,24 @@ async function runEmbeddingPgd(ctx: EvaluationContext, o: Record<string, unknown
   const pretrained = loadCheckpoint(ctx.config.checkpoint ?? defaultCheckpoint(), { mlm: false });
   let m: number;
   try {
-    m = median(embeddingNorms(pretrained.params, ctx.tokenizer, examples, { maxLength, batchSize }));
+    m = medianEmbeddingNorm(pretrained.params, ctx.tokenizer, examples, { maxLength, batchSize });
   } finally {
     disposeParams(pretrained.params);
   }
-  const eps = rho.map((r) => r * m);
-  const clean: boolean[] = new Array(examples.length);
-  const pgd = rho.map(() => new Array<boolean>(examples.length));
-  const random = rho.map(() => new Array<boolean>(examples.length));
-  // fixed batches of similar length, in a fixed order (the same for every cell of a grid)
-  const order = examples.map((_, i) => i).sort((a, b) => examples[a].textA.length + (examples[a].textB?.length ?? 0) - (examples[b].textA.length + (examples[b].textB?.length ?? 0)) || a - b);
-  for (let start = 0, batchKey = 0; start < order.length; start += batchSize, batchKey++) {
-    const idx = order.slice(start, start + batchSize);
-    const batch = makeBatch(ctx.tokenizer, idx.map((i) => examples[i]), 'classification', { maxLength });
-    try {
-      eps.forEach((e, k) => {
-        const r = pgdMaxLoss(ctx.params, batch, { eps: e, steps: o.steps as number, restarts: o.restarts as number, tol: 0, patience: 0, seed: deriveSeed(o.seed as number, 'embedding-pgd', batchKey, k) });
-        idx.forEach((i, j) => {
-          // an example counts as robust only if it is also right clean (as the protocol's records)
-          clean[i] = r.cleanCorrect[j];
-          pgd[k][i] = r.cleanCorrect[j] && r.correct[j];
-          random[k][i] = r.cleanCorrect[j] && r.randomCorrect![j];
-        });
-      });
-    } finally {
-      disposeBatch(batch);
-    }
-    await new Promise((resolve) => setImmediate(resolve)); // let a Ctrl-C through between batches
-  }
-  const accuracy = (c: boolean[]) => c.filter(Boolean).length / c.length;
-  const metrics: Record<string, number> = { clean: accuracy(clean), medianNorm: m };
-  rho.forEach((r, k) => {
-    metrics[atRho('pgd', r)] = accuracy(pgd[k]);
-    metrics[atRho('random', r)] = accuracy(random[k]);
+  const r = await accuracyUnderPgd(ctx.params, ctx.tokenizer, examples, {
+    eps: rho.map((x) => x * m), steps: o.steps as number, restarts: o.restarts as number, seed: o.seed as number, batchSize, maxLength,
+  });
+  const metrics: Record<string, number> = { clean: r.clean, medianNorm: m };
+  rho.forEach((x, k) => {
+    metrics[atRho('pgd', x)] = r.pgd[k];
+    metrics[atRho('random', x)] = r.random[k];
   });
   return {
     split: 'dev',
     metrics,
     n: examples.length,
     gold: examples.map((e) => e.label),
-    extra: { rho, eps, cleanCorrect: clean, correctUnderPgd: pgd, correctUnderRandom: random },
+    extra: { rho, eps: r.eps, cleanCorrect: r.cleanCorrect, correctUnderPgd: r.correctUnderPgd, correctUnderRandom: r.correctUnderRandom },
   };
 }
 
