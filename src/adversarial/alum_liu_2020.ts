@@ -101,7 +101,14 @@ function headLogits(p: BertParams, batch: ModelBatch, hidden: tf.Tensor3D, dropo
   return batch.kind === 'mlm' ? mlmLogits(p, hidden, batch.positions, batch.outputIds) : classificationLogits(p, hidden, dropout); // [N, C]
 }
 
-/** Copies a tensor's values into a new tensor that no gradient tape connects to anything (detach). */
+/**
+ * Copies a tensor's values into a new tensor that no gradient tape connects to anything (detach).
+ * Why a read-back: the ascent's gradient ops run inside the outer parameter-gradient call, so its
+ * tape records them and delta would depend on theta. tfjs has no stop-gradient op; a customGrad
+ * that returns zeros would cut the gradient but the backward pass would still run through the
+ * whole ascent graph multiplying zeros, which costs more than this copy of B x T x D floats (on wasm
+ * and CPU a memory copy; on a GPU backend one sync per ascent step).
+ */
 function detached(x: tf.Tensor): tf.Tensor {
   return tf.tensor(x.dataSync() as Float32Array, x.shape, 'float32'); // x.shape
 }
