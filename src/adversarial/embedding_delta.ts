@@ -93,7 +93,7 @@ export function meanDeltaNorm(delta: tf.Tensor, norm: NormType): tf.Scalar {
  *   regression (one output): 1/2 (f_adv - f_clean)^2
  * Neither side is detached (as in the reference).
  */
-export function symmetricKl(clean: tf.Tensor2D, adv: tf.Tensor2D): tf.Scalar {
+export function freelbSymmetricKl(clean: tf.Tensor2D, adv: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => {
     if (clean.shape[1] === 1) return tf.mean(tf.mul(tf.square(tf.sub(adv, clean)), 0.5)) as tf.Scalar; // []
     const logP = tf.logSoftmax(clean); // [N, C]

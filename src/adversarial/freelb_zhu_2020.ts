@@ -40,7 +40,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BertParams, DropoutMasks, GradientSum, ModelBatch, NamedVariables, batchLoss, batchLogits, lossAndGradients, lossOfLogits, namedParams } from '../model';
-import { ascendAndProject, logitsAtDelta, meanDeltaNorm, perturbableMask, referenceInit, symmetricKl } from './embedding_delta';
+import { ascendAndProject, logitsAtDelta, meanDeltaNorm, perturbableMask, referenceInit, freelbSymmetricKl } from './embedding_delta';
 import type { StepResult } from './method';
 import { NormType, applyMask, initDelta } from './perturbation';
 import { defineMethod } from './registry';
@@ -116,7 +116,7 @@ export function freelbStep(
         own.ce = tf.keep(lossOfLogits(batch, advLogits)); // []
         if (!(last && c.regWeight > 0)) return own.ce.clone();
         const cleanLogits = batchLogits(p, batch, { dropout }); // [B, C]: the clean input, the same dropout masks
-        own.kl = tf.keep(symmetricKl(cleanLogits, advLogits)); // []
+        own.kl = tf.keep(freelbSymmetricKl(cleanLogits, advLogits)); // []
         return tf.add(own.ce, tf.mul(own.kl, c.regWeight)) as tf.Scalar; // []
       };
       // one forward-backward: grad_theta and g_adv = grad_delta of L(f(X + delta_{t-1}), y)
