@@ -241,7 +241,7 @@ test('class-balanced batches hold as many examples of each class; RIFT refuses t
   assert.throws(() => classBalancedBatches(labels, 1, 0), /batchSize >= the number of classes/);
   const p = microModel();
   assert.throws(() => stepOf(p, rift()), /needs the pre-trained checkpoint as its frozen teacher, but this run starts from random weights/);
-  assert.throws(() => rift({ ...FAST }).makeStep({ params: p, objective: 'task', taskKind: 'regression' }), /trains classifiers/);
+  assert.throws(() => rift({ ...FAST }).makeStep({ params: p, objective: 'task', taskKind: 'regression' }), /method 'rift' fine-tunes classification tasks only; this is a regression task/);
   assert.deepEqual(Object.keys(methodFromJson('rift').config).sort(), Object.keys(rift().config).sort());
   disposeParams(p);
 });

@@ -438,23 +438,18 @@ export const ASCC_OPTIONS = {
   replayDropout: { kind: 'boolean', help: "replay the clean forward's dropout masks in the adversarial forward (reference: independent masks)" },
 } as const;
 
-function checkClassifier(ctx: MethodContext, method: string): void {
-  if (ctx.taskKind === 'regression') throw new Error(`method '${method}' trains classifiers (its terms are KL divergences between class distributions), not regression`);
-}
-
 export const ascc = defineMethod<AsccConfig>({
   name: 'ascc',
   summary: 'ASCC: CE(clean) + beta * KL(clean || adversarial convex combination of each word and its synonyms, weights by Adam with an entropy penalty)',
   citation: 'Dong et al., Towards Robustness Against Natural Language Word Substitutions, ICLR 2021',
   objectives: ['task'],
-  taskKinds: ['classification'],
+  taskKinds: ['classification'], // its terms are KL divergences between class distributions
   defaults: ASCC_DEFAULTS,
   options: {
     ...ASCC_OPTIONS,
     beta: { kind: 'number', min: 0, help: 'weight of KL(p(x) || p(adversarial x)) in the training loss (reference --weight_kl 4)' },
   },
   makeStep: (config, ctx) => {
-    checkClassifier(ctx, 'ascc');
     const named = namedParams(ctx.params);
     const c = { params: ctx.params, named, table: contextTable(ctx, 'ascc'), maxNeighbours: config.maxNeighbours };
     return {

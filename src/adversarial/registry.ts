@@ -24,6 +24,17 @@ export interface MethodDefinition<C extends object> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const REGISTRY = new Map<string, MethodDefinition<any>>();
 
+/**
+ * Throws unless the method fine-tunes tasks of this kind (`taskKinds`, absent: every kind). The
+ * fine-tuning config calls it before any work; `makeStep` calls it again for callers that build
+ * steps themselves.
+ */
+export function checkTaskKind(method: { name: string; taskKinds?: readonly TaskKind[] }, kind: TaskKind, taskName?: string): void {
+  if (method.taskKinds && !method.taskKinds.includes(kind)) {
+    throw new Error(`method '${method.name}' fine-tunes ${method.taskKinds.join(' and ')} tasks only; ${taskName ?? 'this'} is a ${kind} task`);
+  }
+}
+
 /** Registers a method and returns its constructor: `freelb({ K: 3 })`. */
 export function defineMethod<C extends object>(def: MethodDefinition<C>): (config?: Partial<C>) => Method<C> {
   if (REGISTRY.has(def.name)) throw new Error(`a method named '${def.name}' is already registered`);
@@ -97,6 +108,7 @@ function buildMethod<C extends object>(def: MethodDefinition<C>, partial: Record
       if (!def.objectives.includes(context.objective)) {
         throw new Error(`method '${def.name}' trains ${def.objectives.join(' or ')}, not ${context.objective}`);
       }
+      if (context.objective === 'task' && context.taskKind) checkTaskKind(def, context.taskKind);
       return def.makeStep(config, context);
     },
   });

@@ -221,7 +221,7 @@ export const rift = defineMethod<RiftConfig>({
   summary: 'RIFT: CE(clean) + w_kl * KL(clean || ASCC adversarial) + w_mi * class-conditional InfoNCE between the student on the adversarial input and the frozen pre-trained teacher on the clean input',
   citation: 'Dong et al., How Should Pre-Trained Language Models Be Fine-Tuned Towards Adversarial Robustness?, NeurIPS 2021',
   objectives: ['task'],
-  taskKinds: ['classification'],
+  taskKinds: ['classification'], // KL between class distributions, one InfoNCE term per class
   defaults: RIFT_DEFAULTS,
   options: {
     ...ASCC_OPTIONS,
@@ -233,7 +233,6 @@ export const rift = defineMethod<RiftConfig>({
     balanced: { kind: 'boolean', help: 'class-balanced batches, floor(batchSize / classes) examples per class (the reference); false: the ordinary shuffled batches' },
   },
   makeStep: (config, ctx) => {
-    if (ctx.taskKind === 'regression') throw new Error("method 'rift' trains classifiers (KL between class distributions, one InfoNCE term per class), not regression");
     const p = ctx.params;
     if (!p.classifier) throw new Error("method 'rift' needs a model with a classification head");
     if (config.wMi > 0 && !ctx.teacher) {

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BertTokenizer, Example, TaskSpec, batches, getTask, loadTask, makeBatch } from '../data';
 import { loadTokenizer, saveTokenizerFile, tokenizerFileIn } from '../tokenizer';
 import { BertParams, disposeParams, initParams, loadCheckpoint, namedParams, readCheckpointConfig, saveCheckpoint } from '../model';
-import { Method, MethodSpec, TrainBatch, methodSpec, resolveMethod } from '../adversarial/methods';
+import { Method, MethodSpec, TrainBatch, checkTaskKind, methodSpec, resolveMethod } from '../adversarial/methods';
 import { projectRoot } from '../paths';
 import { evaluate } from './evaluate';
 import { appendRunRecord, newRunRecord, RunRecord } from './run_record';
@@ -72,9 +72,7 @@ export function finetuneConfig(input: FinetuneInput): FinetuneConfig {
   const task = getTask(input.task); // unknown task: an error listing the known ones
   const method = resolveMethod(input.method);
   if (!method.objectives.includes('task')) throw new Error(`method '${method.name}' does not fine-tune (it trains ${method.objectives.join(', ')})`);
-  if (method.taskKinds && !method.taskKinds.includes(task.kind)) {
-    throw new Error(`method '${method.name}' fine-tunes ${method.taskKinds.join(' and ')} tasks only; ${task.name} is a ${task.kind} task`);
-  }
+  checkTaskKind(method, task.kind, task.name);
   const c: FinetuneConfig = {
     ...FINETUNE_DEFAULTS,
     ...input,

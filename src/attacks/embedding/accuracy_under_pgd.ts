@@ -23,7 +23,7 @@ import type { BertTokenizer } from '../../tokenizer';
 import { disposeBatch, makeBatch } from '../../data/batch';
 import type { Example } from '../../data/glue';
 import { deriveSeed } from '../../seeds';
-import { pgdMaxLoss } from './max_loss_increase';
+import { lengthSortedBatches, pgdMaxLoss } from './max_loss_increase';
 
 export interface AccuracyUnderPgdOptions {
   /** Radii of the l2 ball per example (absolute), ascending. */
@@ -65,16 +65,13 @@ export async function accuracyUnderPgd(
   const o = { ...ACCURACY_UNDER_PGD_DEFAULTS, ...options };
   const eps = [...o.eps];
   if (eps.length === 0 || eps.some((e) => !(Number.isFinite(e) && e >= 0))) throw new Error(`accuracyUnderPgd: eps must be a non-empty list of numbers >= 0, got [${eps.join(', ')}]`);
-  if (!(Number.isInteger(o.batchSize) && o.batchSize > 0)) throw new Error(`accuracyUnderPgd: batchSize must be a positive integer, got ${o.batchSize}`);
   if (examples.length === 0) throw new Error('accuracyUnderPgd: no examples');
+  const plan = lengthSortedBatches(examples, o.batchSize);
   const n = examples.length;
   const clean = new Array<boolean>(n);
   const pgd = eps.map(() => new Array<boolean>(n));
   const random = eps.map(() => new Array<boolean>(n));
-  const size = (e: Example) => e.textA.length + (e.textB?.length ?? 0);
-  const order = examples.map((_, i) => i).sort((a, b) => size(examples[a]) - size(examples[b]) || a - b);
-  for (let start = 0, batchKey = 0; start < n; start += o.batchSize, batchKey++) {
-    const idx = order.slice(start, start + o.batchSize);
+  for (const [batchKey, idx] of plan.entries()) {
     const batch = makeBatch(tokenizer, idx.map((i) => examples[i]), 'classification', { maxLength: o.maxLength });
     try {
       eps.forEach((e, k) => {

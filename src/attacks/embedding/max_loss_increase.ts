@@ -84,6 +84,20 @@ import { randomDirection, randomPointInBall } from './random';
  */
 export const RHO_GRID: readonly number[] = [0.002, 0.005, 0.01, 0.02, 0.05];
 
+/**
+ * Fixed batches for an attack: the positions of `examples` sorted by text length (ties: by position),
+ * cut into pieces of `batchSize`. Similar lengths share a batch (less padding), and the plan depends
+ * only on the examples, so a resumed or repeated run attacks exactly the same batches.
+ */
+export function lengthSortedBatches(examples: readonly Example[], batchSize: number): number[][] {
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+  const size = (e: Example) => e.textA.length + (e.textB?.length ?? 0);
+  const order = examples.map((_, i) => i).sort((a, b) => size(examples[a]) - size(examples[b]) || a - b);
+  const out: number[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) out.push(order.slice(i, i + batchSize));
+  return out;
+}
+
 /** The anchor's threshold on the maximum loss: -log 0.5 = log 2 (a 50% probability of the label). */
 export const ANCHOR_LOSS_THRESHOLD = Math.log(2);
 

@@ -52,7 +52,7 @@ import { median } from '../../stats';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic';
 import type { FrozenTokens } from '../../adversarial/embedding_delta';
 import { AccuracyInterval, accuracyWithInterval } from './budgets';
-import { MEASURE_PGD, RHO_GRID, SELECTION_PGD, embeddingNorms, pgdMaxLoss, selectAnchorEps } from './max_loss_increase';
+import { MEASURE_PGD, RHO_GRID, SELECTION_PGD, embeddingNorms, lengthSortedBatches, pgdMaxLoss, selectAnchorEps } from './max_loss_increase';
 
 /** PGD settings of one stage. */
 export interface PgdSettings {
@@ -314,13 +314,9 @@ interface Sample {
   example: Example;
 }
 
-/** Fixed batches: the sample sorted by text length (stable), cut into pieces of batchSize. */
+/** Fixed batches: the sample sorted by text length, cut into pieces of batchSize (the sample is in index order, so ties go by index). */
 function batchPlan(sample: readonly Sample[], batchSize: number): Sample[][] {
-  const len = (s: Sample) => s.example.textA.length + (s.example.textB?.length ?? 0);
-  const sorted = [...sample].sort((a, b) => len(a) - len(b) || a.index - b.index);
-  const out: Sample[][] = [];
-  for (let i = 0; i < sorted.length; i += batchSize) out.push(sorted.slice(i, i + batchSize));
-  return out;
+  return lengthSortedBatches(sample.map((s) => s.example), batchSize).map((batch) => batch.map((j) => sample[j]));
 }
 
 interface PgdRun {
