@@ -146,6 +146,41 @@ test('wasm matMul with transposes, batches and broadcasting matches the cpu back
   await backend();
 });
 
+test('wasm gather (slice copies) matches the cpu backend on every axis, index shape and dtype, and rejects bad indices', async () => {
+  const cases: { x: number[]; dtype: 'float32' | 'int32' | 'bool'; ids: number[]; idShape: number[]; axis: number }[] = [
+    { x: [9, 4], dtype: 'float32', ids: [3, 0, 3, 8], idShape: [4], axis: 0 }, // embedding rows, repeated
+    { x: [9, 4], dtype: 'float32', ids: [2, 5, 1, 1, 0, 7], idShape: [2, 3], axis: 0 }, // [B, T] ids
+    { x: [11], dtype: 'float32', ids: [10, 0, 4], idShape: [3], axis: 0 }, // a bias vector
+    { x: [3, 5, 2], dtype: 'float32', ids: [4, 0], idShape: [2], axis: 1 }, // a middle axis
+    { x: [3, 5, 2], dtype: 'int32', ids: [1, 1, 0], idShape: [3], axis: 2 }, // the last axis, ints
+    { x: [6], dtype: 'bool', ids: [5, 2], idShape: [2], axis: 0 },
+    { x: [4, 3], dtype: 'float32', ids: [], idShape: [0], axis: 0 }, // nothing gathered
+  ];
+  for (const c of cases) {
+    const size = c.x.reduce((a, b) => a * b, 1);
+    const xv = Array.from({ length: size }, (_, i) => (c.dtype === 'float32' ? Math.sin(i * 0.9) : i % 3 === 0 ? 1 : i));
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const y = tf.gather(tf.tensor(xv, c.x, c.dtype), tf.tensor(c.ids, c.idShape, 'int32'), c.axis);
+        return { shape: y.shape, dtype: y.dtype, values: Array.from(y.dataSync()) };
+      });
+    };
+    const cpu = await run('cpu');
+    await initBackend({ backend: 'wasm', log: false });
+    const wasm = await expectNoLeak(() => run('wasm'), 'gather on wasm');
+    assert.deepEqual(wasm, cpu, JSON.stringify(c));
+  }
+  await initBackend({ backend: 'wasm', log: false });
+  await expectNoLeak(() => {
+    const x = tf.ones([4, 2]);
+    const ids = tf.tensor1d([1, 4], 'int32');
+    assert.throws(() => tf.gather(x, ids), /index value 4 is not in \[0, 3\]/);
+    tf.dispose([x, ids]);
+  }, 'gather with an index out of range');
+  await backend();
+});
+
 test('wasm sign is exact for tiny magnitudes (as on cpu)', async () => {
   await initBackend({ backend: 'wasm', log: false });
   const s = await expectNoLeak(() => tf.tidy(() => Array.from(tf.sign(tf.tensor1d([1e-9, -1e-9, 1e-30, -3e-8, 0, 2, -5])).dataSync())), 'sign on wasm');

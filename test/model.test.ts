@@ -146,8 +146,8 @@ test('every public op leaks no tensors; re-creating a model does not collide on 
   await backend();
   // counted by hand: every call returns a known number of tensors on purpose
   const start = tf.memory().numTensors;
-  const p1 = initParams(TINY_CONFIGS.small, { numLabels: 2, mlm: true });
-  const p2 = initParams(TINY_CONFIGS.small, { numLabels: 2, mlm: true }); // same config and seed: no name clash
+  const p1 = initParams(TINY_CONFIGS.small, { numLabels: 3, mlm: true });
+  const p2 = initParams(TINY_CONFIGS.small, { numLabels: 3, mlm: true }); // same config and seed: no name clash
   assert.equal(namedParams(p1).length, namedParams(p2).length);
   disposeParams(p2);
   const x = inputs();

@@ -103,7 +103,7 @@ function matMulGflops(D: number, repeats = 5): number {
   return (2 * 4096 * D * 4 * D) / ms / 1e6;
 }
 
-function batchOf(data: BenchData, shape: Shape): ModelBatch {
+export function batchOf(data: BenchData, shape: Shape): ModelBatch {
   if (shape === 'mlm') return mlmBatchTensors(data.mlm, outputVocabulary(data.outputIds, data.vocabSize));
   const ids = data.task.inputIds;
   const [B, T] = [ids.length, data.seqLen];
