@@ -181,6 +181,37 @@ test('wasm gather (slice copies) matches the cpu backend on every axis, index sh
   await backend();
 });
 
+test('wasm sum over leading axes (row additions) matches the cpu backend; other reductions are unchanged', async () => {
+  const cases: { x: number[]; axis: number | number[]; keepDims?: boolean; dtype?: 'float32' | 'int32' }[] = [
+    { x: [7, 5], axis: 0 }, // a bias gradient
+    { x: [3, 4, 5], axis: [0, 1] }, // a bias gradient of [B, T, D]
+    { x: [3, 4, 5], axis: [1, 0], keepDims: true },
+    { x: [3, 4, 5], axis: 0 },
+    { x: [3, 4, 5], axis: -1 }, // the last axis: the original kernel
+    { x: [3, 4, 5], axis: [0, 2] }, // not a leading block: the original kernel
+    { x: [3, 4], axis: [0, 1] }, // every axis: the original kernel
+    { x: [6, 2], axis: 0, dtype: 'int32' },
+    { x: [0, 3], axis: 0 }, // no rows: zeros
+  ];
+  for (const c of cases) {
+    const size = c.x.reduce((a, b) => a * b, 1);
+    const xv = Array.from({ length: size }, (_, i) => (c.dtype === 'int32' ? i % 7 : Math.sin(i * 1.7) * 3));
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const y = tf.sum(tf.tensor(xv, c.x, c.dtype ?? 'float32'), c.axis, c.keepDims);
+        return { shape: y.shape, dtype: y.dtype, values: Array.from(y.dataSync()) };
+      });
+    };
+    const cpu = await run('cpu');
+    await initBackend({ backend: 'wasm', log: false });
+    const wasm = await expectNoLeak(() => run('wasm'), 'sum on wasm');
+    assert.deepEqual([wasm.shape, wasm.dtype], [cpu.shape, cpu.dtype], JSON.stringify(c));
+    assert.ok(maxAbsDiff(wasm.values, cpu.values) < 1e-5, `${JSON.stringify(c)}: max diff ${maxAbsDiff(wasm.values, cpu.values)}`);
+  }
+  await backend();
+});
+
 test('wasm sign is exact for tiny magnitudes (as on cpu)', async () => {
   await initBackend({ backend: 'wasm', log: false });
   const s = await expectNoLeak(() => tf.tidy(() => Array.from(tf.sign(tf.tensor1d([1e-9, -1e-9, 1e-30, -3e-8, 0, 2, -5])).dataSync())), 'sign on wasm');

@@ -4,10 +4,11 @@
  * by total time, with their share and number of calls. Asserts nothing.
  *
  * Options: --shape mlm|finetune (default mlm: pre-training's batch of 8 x 128 with the corpus
- * softmax), --method NAME (default vanilla), --config tiny|mini, --steps N (timed, default 5).
+ * softmax), --method NAME (default vanilla), --config tiny|mini, --steps N (timed, default 5),
+ * --by-shape (one line per kernel and input shapes, to tell a kernel's calls apart).
  * Kernel times on wasm are wall times of synchronous kernels; the rest of a step (the gap between
  * the step's time and the kernels' sum) is JavaScript: op dispatch, the tape, tidy scopes.
- * ADVLM_WASM_STOCK_GATHER=1 / ADVLM_WASM_STOCK_MATMUL=1 profile tfjs's own kernels instead of advlm's
+ * ADVLM_WASM_STOCK_GATHER=1, ADVLM_WASM_STOCK_SUM=1 or ADVLM_WASM_STOCK_MATMUL=1 profile tfjs's own kernels instead of advlm's
  * (src/backend_wasm_kernels.ts), for a before/after in one sitting.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -29,6 +30,7 @@ export async function profileBench(argv: string[]): Promise<void> {
   const steps = Number(value('--steps', '5'));
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps needs a whole number >= 1, got '${value('--steps', '')}'`);
   const methodName = value('--method', 'vanilla');
+  const byShape = argv.includes('--by-shape');
   const configName = value('--config', 'tiny');
   const method = methodFromJson(methodName, {}); // throws on an unknown name, listing the known ones
   const objective = shape === 'mlm' ? 'mlm' : 'task';
@@ -63,21 +65,23 @@ export async function profileBench(argv: string[]): Promise<void> {
   let total = 0;
   for (const k of prof.kernels) {
     const t = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    const key = byShape ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
+    const e = byKernel.get(key) ?? { ms: 0, calls: 0 };
     e.ms += t;
     e.calls++;
-    byKernel.set(k.name, e);
+    byKernel.set(key, e);
     total += t;
   }
-  const stock = ['GATHER', 'MATMUL'].filter((k) => process.env[`ADVLM_WASM_STOCK_${k}`] === '1');
+  const stock = ['GATHER', 'SUM', 'MATMUL'].filter((k) => process.env[`ADVLM_WASM_STOCK_${k}`] === '1');
   console.log(
     `profile: ${configName}, ${shape} ${batch.inputIds.shape.join(' x ')}, ${methodName}; backend ${info.name}` +
       `${stock.length ? ` (stock ${stock.join(', ')} kernels)` : ''}\n` +
       `step ${ms.toFixed(0)} ms (mean of ${steps}, unprofiled); in the profiled step ${prof.kernels.length} kernels took ${total.toFixed(0)} ms`,
   );
-  console.log(`${'kernel'.padEnd(24)} ${'ms'.padStart(8)} ${'share'.padStart(6)} ${'calls'.padStart(6)}`);
-  for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)) {
-    console.log(`${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ${((100 * e.ms) / total).toFixed(0).padStart(5)}% ${String(e.calls).padStart(6)}`);
+  const width = Math.max(24, ...[...byKernel.keys()].map((k) => k.length));
+  console.log(`${'kernel'.padEnd(width)} ${'ms'.padStart(8)} ${'share'.padStart(6)} ${'calls'.padStart(6)}`);
+  for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, byShape ? 30 : 20)) {
+    console.log(`${name.padEnd(width)} ${e.ms.toFixed(1).padStart(8)} ${((100 * e.ms) / total).toFixed(0).padStart(5)}% ${String(e.calls).padStart(6)}`);
   }
   disposeModelBatch(batch);
   step.dispose();
