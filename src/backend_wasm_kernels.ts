@@ -28,12 +28,12 @@ interface WasmBackendLike {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-/** out[s, j] = sum_{i : ids[i] = s} x[i, j]; ids outside [0, numSegments) are dropped, as in TensorFlow. */
+/** out[s, j] += sum_{i : ids[i] = s} x[i, j]; ids outside [0, numSegments) are dropped, as in TensorFlow. */
 export function unsortedSegmentSumValues(
-  x: ArrayLike<number>,
-  ids: ArrayLike<number>,
+  x: Float32Array | Int32Array,
+  ids: Int32Array | Float32Array,
   numSegments: number,
-  out: { [i: number]: number; length: number },
+  out: Float32Array | Int32Array,
 ): void {
   const n = ids.length;
   const inner = n === 0 ? 0 : x.length / n;
@@ -212,6 +212,41 @@ function registerFastLeadingSum(): void {
   });
 }
 
+/**
+ * Registers `name` on the wasm backend as a float32 kernel whose outputs (`numOutputs` of them) have
+ * the shape of its first input and are computed by `f` from views of the heap, in one pass over
+ * the elements: for fused elementwise updates such as AdamW's (src/train/adamw.ts). Inputs must
+ * be float32 tensors of one size. Returns whether the kernel is available (registered now or before).
+ */
+export function registerWasmElementwise(
+  name: string,
+  inputNames: string[],
+  numOutputs: number,
+  f: (inputs: Float32Array[], outputs: Float32Array[], attrs: Record<string, number>) => void,
+): boolean {
+  if (tf.getKernel(name, 'wasm')) return true;
+  if (!tf.getKernel('Add', 'wasm')) return false; // the wasm backend is not loaded
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const infos = inputNames.map((n) => (inputs as Record<string, tf.TensorInfo>)[n]);
+      const size = tf.util.sizeFromShape(infos[0].shape);
+      for (const [i, t] of infos.entries()) {
+        if (t.dtype !== 'float32' || tf.util.sizeFromShape(t.shape) !== size) {
+          throw new Error(`${name}: input ${inputNames[i]} must be float32 with ${size} elements, got ${t.dtype} ${JSON.stringify(t.shape)}`);
+        }
+      }
+      const b = backend as unknown as WasmBackendLike;
+      const outs = Array.from({ length: numOutputs }, () => b.makeOutput(infos[0].shape, 'float32'));
+      // Views of the heap taken after every makeOutput, which may grow (and move) it.
+      f(infos.map((t) => b.typedArrayFromHeap(t) as Float32Array), outs.map((t) => b.typedArrayFromHeap(t) as Float32Array), attrs as unknown as Record<string, number>);
+      return outs;
+    },
+  });
+  return true;
+}
+
 let registered = false;
 
 export function registerWasmKernels(): void {
@@ -249,12 +284,12 @@ export function registerWasmKernels(): void {
             `got x ${JSON.stringify(x.shape)} and segmentIds ${JSON.stringify(segmentIds.shape)}`,
         );
       }
-      // readSync copies the inputs out of the heap, so the output view taken below stays valid.
-      const xVals = b.readSync(x.dataId); // [N * inner]
-      const idVals = b.readSync(segmentIds.dataId); // [N]
       const out = b.makeOutput([numSegments, ...x.shape.slice(1)], x.dtype); // [numSegments, ...]
-      const outVals = b.typedArrayFromHeap(out);
+      // Views of the heap taken after makeOutput, which may grow (and move) it.
+      const outVals = b.typedArrayFromHeap(out) as Float32Array | Int32Array;
       outVals.fill(0);
+      const xVals = b.typedArrayFromHeap(x) as Float32Array | Int32Array; // [N * inner]
+      const idVals = b.typedArrayFromHeap(segmentIds) as Int32Array; // [N]
       unsortedSegmentSumValues(xVals, idVals, numSegments, outVals);
       return out;
     },

@@ -84,6 +84,23 @@ test('projection: every example stays within eps (l2 over T x D, and linf) and p
   disposeParams(p);
 });
 
+test('PGD whose delta barely moves (zero init, alpha 1e-30: X + delta == X in float32) is exactly plain training, dropout masks included', async () => {
+  await backend();
+  const p = tinyModel(); // dropout on: the final pass must reuse the first pass's masks, which are plain training's
+  const b = taskBatch(3, 7);
+  const plain = vanilla().makeStep({ params: p, objective: 'task' }).step(b, info(4));
+  const still = pgd({ K: 3, alpha: 1e-30, eps: 0.5, init: 'zeros' }).makeStep({ params: p, objective: 'task' }).step(b, info(4));
+  assert.equal(still.loss.dataSync()[0], plain.loss.dataSync()[0]);
+  assert.equal(still.grads.size, plain.grads.size);
+  for (const [name, g] of plain.grads) assert.equal(maxAbsDiff(still.grads.get(name)!, g), 0, name);
+  assert.ok(still.metrics.deltaNorm.dataSync()[0] <= 1e-8, // norms are floored at 1e-8 (perturbation.ts)
+    `deltaNorm ${still.metrics.deltaNorm.dataSync()[0]}`);
+  disposeStepResult(plain);
+  disposeStepResult(still);
+  disposeParams(p);
+  disposeModelBatch(b);
+});
+
 test('FreeLB with K = 1 and zero init is exactly plain training; its gradient is the mean of its passes done one by one', async () => {
   await backend();
   const p = tinyModel(); // dropout on: the passes must share the first pass's masks

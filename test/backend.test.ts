@@ -66,7 +66,7 @@ test('backend names and the --backend flag are parsed strictly', () => {
 test('unsortedSegmentSumValues sums repeated ids and drops out-of-range ones', () => {
   const out = new Float32Array(6);
   // x: 4 rows of 2; ids 2, 0, 2, 5 (5 is out of range for 3 segments)
-  unsortedSegmentSumValues([1, 2, 3, 4, 5, 6, 7, 8], [2, 0, 2, 5], 3, out);
+  unsortedSegmentSumValues(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), Int32Array.from([2, 0, 2, 5]), 3, out);
   assert.deepEqual(Array.from(out), [3, 4, 0, 0, 6, 8]);
 });
 

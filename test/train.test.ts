@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BertParams, CONFIGS, disposeParams, initParams, loadCheckpoint, namedParams } from '../src/model';
 import { ADAMW_DEFAULTS, adamWStep, clipGlobalNorm, disposeAdamW, initAdamW } from '../src/train/adamw';
 import { linearWarmupDecay } from '../src/train/schedule';
+import { initBackend } from '../src/backend';
 import { trainLoop, TRAINER_DEFAULTS } from '../src/train/trainer';
 import { lossAndGrads } from '../src/train/grads';
 import { FINETUNE_DEFAULTS, finetune } from '../src/train/finetune';
@@ -18,6 +19,33 @@ import { checkpointTokenizer, loadTokenizer, mlmBatch, packSequences, readCorpus
 import { TINY_CONFIGS, backend, expectNoLeak, maxAbsDiff, tinyModel } from './helpers';
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'adamw.json'), 'utf8'));
+
+test('AdamW on wasm (one fused pass per tensor) equals the tensor-op form on cpu, with and without weight decay, and leaks nothing', async () => {
+  const shapes: [string, number[]][] = [['w', [37, 5]], ['b', [5]]];
+  const values = (shape: number[], k: number) => Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + k));
+  const run = async (backendName: string) => {
+    await tf.setBackend(backendName);
+    const named = shapes.map(([n, s]) => [n, tf.variable(tf.tensor(values(s, 1), s), true, `adamw-${backendName}-${n}`)] as [string, tf.Variable]);
+    const state = initAdamW(named);
+    await expectNoLeak(() => {
+      for (let t = 0; t < 4; t++) {
+        const grads = new Map(shapes.map(([n, s]) => [n, tf.tensor(values(s, 10 + t).map((x) => x * (t + 1)), s)] as [string, tf.Tensor]));
+        adamWStep(state, named, grads, 0.01 * (t + 1), ADAMW_DEFAULTS, (n) => n === 'w');
+        tf.dispose([...grads.values()]);
+      }
+    }, `AdamW steps on ${backendName}`);
+    const out = [...named.map(([, v]) => Array.from(v.dataSync())), ...[...state.m.values(), ...state.v.values()].map((v) => Array.from(v.dataSync()))];
+    disposeAdamW(state);
+    named.forEach(([, v]) => v.dispose());
+    return out;
+  };
+  const cpu = await run('cpu');
+  await initBackend({ backend: 'wasm', log: false });
+  const wasm = await run('wasm');
+  for (let k = 0; k < cpu.length; k++) assert.ok(maxAbsDiff(cpu[k], wasm[k]) < 1e-6, `tensor ${k}: max diff ${maxAbsDiff(cpu[k], wasm[k])}`);
+  assert.ok(maxAbsDiff(cpu[0], values([37, 5], 1)) > 1e-3, 'the parameters moved');
+  await backend();
+});
 
 test('AdamW matches torch.optim.AdamW (decoupled decay on weights, none on biases)', async () => {
   await backend();
