@@ -11,7 +11,7 @@ import * as path from 'path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { backend } from './helpers';
-import { expandGrid, parseRhoList, readRecords, runSweep, tinyGrid, writeTinySweep } from '../src/sweep';
+import { expandGrid, parseRhoList, readManifest, readRecords, runSweep, summarizeSweep, sweepMarkdown, tinyGrid, writeTinySweep } from '../src/sweep';
 
 const quiet = { progress: { mode: 'silent' as const }, log: () => {} };
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `advlm-sweep-attacks-${name}-`));
@@ -71,4 +71,19 @@ test('a tiny grid with embedding PGD and a word attack: figures recorded, invari
   assert.equal(word.n, 4);
   assert.ok(word.metrics.underAttack <= word.metrics.clean);
   assert.equal((word.extra as { status: string[] }).status.length, 4);
+
+  // the summary gives each attack a table: medians over seeds, fractions x100
+  const s = summarizeSweep(readRecords([out]).records, readManifest(out));
+  assert.deepEqual(s.evaluations.map((t) => t.evaluation), ['embedding-pgd', 'word-attack']);
+  const t = s.evaluations[0];
+  assert.deepEqual(t.rows.map((r) => [r.task, r.row, r.seeds, r.runs]), [['SST-2', 'vanilla', 1, 1]]);
+  const col = (m: string) => t.metrics.indexOf(m);
+  assert.equal(t.rows[0].medians[col('clean')], dev.metrics.accuracy);
+  assert.equal(t.rows[0].medians[col('medianNorm')], pgd.metrics.medianNorm);
+  assert.deepEqual([t.fractions[col('clean')], t.fractions[col('pgd@1000')], t.fractions[col('medianNorm')]], [true, true, false]);
+  const w = s.evaluations[1];
+  assert.deepEqual([w.fractions[w.metrics.indexOf('successRate')], w.fractions[w.metrics.indexOf('queries')]], [true, false]);
+  const md = sweepMarkdown(s);
+  assert.match(md, /### Evaluation embedding-pgd/);
+  assert.ok(md.includes(`| SST-2 | vanilla | 1/1 | ${(dev.metrics.accuracy * 100).toFixed(2)} | ${pgd.metrics.medianNorm.toFixed(2)} |`), md);
 });

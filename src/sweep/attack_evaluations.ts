@@ -43,6 +43,7 @@ export const atRho = (what: 'pgd' | 'random', rho: number) => `${what}@${rho}`;
 export const embeddingPgdEvaluation: EvaluationDefinition = {
   name: 'embedding-pgd',
   summary: 'accuracy under PGD in word-embedding space (l2 ball per example) at each rho x the pre-trained median ||X||, with the random-direction control',
+  isFraction: (metric) => metric !== 'medianNorm',
   options: {
     rho: { kind: 'string', help: 'radii in units of the median ||X|| under the pre-trained checkpoint, comma-separated, ascending' },
     limit: { kind: 'number', integer: true, min: 0, help: 'only the first N dev examples (0 = the cell\'s dev examples)' },
@@ -91,6 +92,7 @@ async function runEmbeddingPgd(ctx: EvaluationContext, o: Record<string, unknown
 export const wordAttackEvaluation: EvaluationDefinition = {
   name: 'word-attack',
   summary: 'a word-substitution attack recipe on the first dev examples (TextAttack-style summary)',
+  isFraction: (metric) => ['clean', 'underAttack', 'successRate'].includes(metric),
   options: {
     recipe: { kind: 'string', choices: Object.keys(WORD_RECIPES), help: 'the attack recipe' },
     limit: { kind: 'number', integer: true, min: 1, help: 'the first N dev examples' },

@@ -63,6 +63,8 @@ export interface EvaluationDefinition {
   defaults: Record<string, unknown>;
   /** Whether the evaluation makes sense for a task (e.g. 'test' only where the task has a test split). */
   appliesTo(task: TaskSpec): boolean;
+  /** Which of its metrics are fractions (accuracies, rates), printed x100 in sweep summaries; the rest print as recorded. */
+  isFraction?(metric: string): boolean;
   /** Checks the options as a whole (beyond each option's kind and range) when the grid is read, before any work. */
   check?(options: Record<string, unknown>): void;
   run(context: EvaluationContext, options: Record<string, unknown>): Promise<EvaluationResult>;

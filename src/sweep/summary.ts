@@ -16,6 +16,10 @@
  * "median (variance)" table goes through src/viz/tables.ts.
  *
  * Cells of the grid with no record yet, and failed cells, count as missing runs ("[k/n]").
+ *
+ * Every other evaluation of the grid (the attacks: embedding-pgd, word-attack) gets a table of its
+ * own: one row per task and method, one column per metric it records, the median over seeds;
+ * fractions (accuracies, rates; the evaluation says which) x100.
  */
 import { getTask, metric as taskMetric, MetricName } from '../data';
 import { escapeHtml } from '../viz/html';
@@ -24,6 +28,7 @@ import { meanAndStandardError, medianAndVariance, pairedBootstrap, pairedTTest }
 import { PaperTable, paperCellText, paperTableFor } from './paper_figures';
 import { SweepRecord } from './records';
 import { SweepManifest, devScore } from './run';
+import { evaluationDefinition } from './evaluations';
 
 export interface SummaryOptions {
   /** The method every other one is compared with (default: the manifest's baseline, else 'vanilla'). */
@@ -66,8 +71,20 @@ export interface RowSummary {
   vsBaseline?: Comparison;
 }
 
+/** An evaluation's metrics per task and method: medians over the seeds that recorded it. */
+export interface EvaluationTable {
+  evaluation: string;
+  /** Metric names, in the order the records list them. */
+  metrics: string[];
+  /** Which metrics are fractions (shown x100). */
+  fractions: boolean[];
+  rows: { task: string; row: string; seeds: number; runs: number; medians: (number | undefined)[] }[];
+}
+
 export interface SweepSummary {
   name: string;
+  /** The evaluations other than dev, one table each (absent when the grid has none). */
+  evaluations: EvaluationTable[];
   baseline: string;
   rows: RowSummary[];
   /** The "median (variance)" table (src/viz/tables.ts). */
@@ -86,6 +103,8 @@ interface Slot {
   checkpoint: string;
   seed: number;
   record?: SweepRecord;
+  /** The evaluations the cell asks for (names); undefined when an older manifest does not say and no record does. */
+  evaluations?: string[];
 }
 
 /** Summarises reconciled records (one per cell), in the order of the manifest's grid when given. */
@@ -95,12 +114,12 @@ export function summarizeSweep(records: readonly SweepRecord[], manifest?: Sweep
   const byId = new Map(records.map((r) => [r.id, r]));
   // the cells: the grid's when known (so that cells without a record count as missing), else the records'
   const slots: Slot[] = manifest
-    ? manifest.cells.map((c) => ({ task: c.task, method: c.method, checkpoint: c.checkpoint, seed: c.seed, record: byId.get(c.id) }))
-    : records.map((r) => ({ task: r.cell.task, method: r.cell.method, checkpoint: r.cell.checkpoint, seed: r.cell.seed, record: r }));
+    ? manifest.cells.map((c) => ({ task: c.task, method: c.method, checkpoint: c.checkpoint, seed: c.seed, record: byId.get(c.id), evaluations: c.evaluations ?? byId.get(c.id)?.evaluations.map((e) => e.name) }))
+    : records.map((r) => ({ task: r.cell.task, method: r.cell.method, checkpoint: r.cell.checkpoint, seed: r.cell.seed, record: r, evaluations: r.evaluations.map((e) => e.name) }));
   if (manifest) {
     const known = new Set(manifest.cells.map((c) => c.id));
     const extra = records.filter((r) => !known.has(r.id));
-    for (const r of extra) slots.push({ task: r.cell.task, method: r.cell.method, checkpoint: r.cell.checkpoint, seed: r.cell.seed, record: r });
+    for (const r of extra) slots.push({ task: r.cell.task, method: r.cell.method, checkpoint: r.cell.checkpoint, seed: r.cell.seed, record: r, evaluations: r.evaluations.map((e) => e.name) });
   }
   const checkpoints = [...new Set(slots.map((s) => s.checkpoint))];
   const rowOf = (s: { method: string; checkpoint: string }) => (checkpoints.length > 1 ? `${s.method} (${s.checkpoint})` : s.method);
@@ -162,7 +181,44 @@ export function summarizeSweep(records: readonly SweepRecord[], manifest?: Sweep
   const failures = slots
     .filter((s) => s.record?.status === 'failed')
     .map((s) => ({ cell: s.record!.cell, stage: s.record!.error?.stage ?? '?', message: s.record!.error?.message ?? '?' }));
-  return { name: manifest?.name ?? records[0]?.sweep ?? 'sweep', baseline, rows, table, failures, paper: paperTableFor(tasks), notes };
+  const evaluations = evaluationTables(slots, tasks, rowsOrder, rowOf);
+  return { name: manifest?.name ?? records[0]?.sweep ?? 'sweep', baseline, evaluations, rows, table, failures, paper: paperTableFor(tasks), notes };
+}
+
+/** The median of each metric of each evaluation other than dev and test, per task and table row. */
+function evaluationTables(slots: Slot[], tasks: string[], rowsOrder: string[], rowOf: (s: Slot) => string): EvaluationTable[] {
+  const names = [...new Set(slots.flatMap((s) => s.evaluations ?? []))].filter((n) => n !== 'dev' && n !== 'test');
+  return names.map((evaluation) => {
+    const done = slots.filter((s) => s.record?.status === 'done' && s.record.results?.[evaluation]);
+    const metrics = [...new Set(done.flatMap((s) => Object.keys(s.record!.results![evaluation].metrics)))]; // none until a cell has run
+    let isFraction: (m: string) => boolean = () => false;
+    try {
+      isFraction = evaluationDefinition(evaluation).isFraction ?? isFraction;
+    } catch {
+      // records of an evaluation this version does not know: numbers as recorded
+    }
+    const rows: EvaluationTable['rows'] = [];
+    for (const task of tasks) {
+      for (const row of rowsOrder) {
+        const all = slots.filter((s) => s.task === task && rowOf(s) === row);
+        if (!all.some((s) => s.evaluations?.includes(evaluation) ?? true)) continue; // the evaluation does not apply to this task
+        const present = all.filter((s) => done.includes(s));
+        const medians = metrics.map((m) => {
+          const v = present.map((s) => s.record!.results![evaluation].metrics[m]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+          return v.length ? medianAndVariance(v).median : undefined;
+        });
+        rows.push({ task, row, seeds: present.length, runs: all.length, medians });
+      }
+    }
+    return { evaluation, metrics, fractions: metrics.map((m) => isFraction(m)), rows };
+  });
+}
+
+function evaluationCells(t: EvaluationTable, digits: number): { header: string[]; rows: string[][]; note: string } {
+  const header = ['task', 'method', 'seeds', ...t.metrics.map((m, j) => (t.fractions[j] ? m : `${m} (as recorded)`))];
+  const rows = t.rows.map((r) => [r.task, r.row, `${r.seeds}/${r.runs}`, ...r.medians.map((v, j) => (v === undefined ? '-' : num(t.fractions[j] ? v * 100 : v, digits)))]);
+  const note = `Median over the seeds that recorded the evaluation; accuracies and rates x100${t.fractions.some((f) => !f) ? ', the others as recorded' : ''}.`;
+  return { header, rows, note };
 }
 
 function compare(a: Slot[], b: Slot[], metric: MetricName, baseline: string, options: SummaryOptions): Comparison {
@@ -269,6 +325,10 @@ export function sweepMarkdown(s: SweepSummary, digits = 2): string {
   const out: string[] = [`## Sweep ${s.name}`, '', tableMarkdown(s.table).trimEnd(), ''];
   const d = details(s, digits);
   out.push(`### Mean ± standard error and differences from ${s.baseline}`, '', mdRow(d.header), `|${d.header.map((_, i) => (i < 2 ? ':--' : '--:')).join('|')}|`, ...d.rows.map(mdRow), '', `_${detailNote(s)}_`, '');
+  for (const t of s.evaluations) {
+    const e = evaluationCells(t, digits);
+    out.push(`### Evaluation ${t.evaluation}`, '', mdRow(e.header), `|${e.header.map((_, i) => (i < 2 ? ':--' : '--:')).join('|')}|`, ...e.rows.map(mdRow), '', `_${e.note}_`, '');
+  }
   if (s.failures.length) {
     out.push(`### Failed cells (${s.failures.length})`, '');
     for (const f of s.failures) out.push(`- ${f.cell.task}, ${f.cell.method}, seed ${f.cell.seed} (${f.stage}): ${f.message.split('\n')[0]}`);
@@ -327,6 +387,10 @@ function htmlTable(header: string[], rows: string[][], caption?: string, note?: 
 export function sweepHtml(s: SweepSummary, digits = 2): string {
   const d = details(s, digits);
   const parts = [`<h2>Sweep ${escapeHtml(s.name)}</h2>`, tableHtml(s.table), htmlTable(d.header, d.rows, `Mean ± standard error and differences from ${s.baseline}`, detailNote(s))];
+  for (const t of s.evaluations) {
+    const e = evaluationCells(t, digits);
+    parts.push(htmlTable(e.header, e.rows, `Evaluation ${t.evaluation}`, e.note));
+  }
   if (s.failures.length) parts.push(`<p>Failed cells:</p><ul>${s.failures.map((f) => `<li>${escapeHtml(`${f.cell.task}, ${f.cell.method}, seed ${f.cell.seed} (${f.stage}): ${f.message.split('\n')[0]}`)}</li>`).join('')}</ul>`);
   if (s.paper) {
     const p = paperRows(s.paper);
