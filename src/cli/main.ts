@@ -4,6 +4,7 @@
  *   advlm start     the main job (for now: the environment report and a short real computation)
  *   advlm env       the environment report only
  *   advlm pretrain  MLM pre-training;  advlm finetune --task T;  advlm predict --checkpoint DIR "text"
+ *   advlm fill-mask [--checkpoint DIR] "the acting was [MASK] ."  what a pre-trained model predicts
  *   advlm sweep     a grid of fine-tuning runs: sweep GRID.json [--shard i/n] | --merge DIR... --out OUT | --summary DIR
  * `advlm <command> --help` lists a command's options.
  */
@@ -23,6 +24,7 @@ import { PREDICT_OPTIONS, predictCommand } from './predict';
 import { EVALUATE_OPTIONS, evaluateCommand } from './evaluate';
 import { ATTACK_OPTIONS, attackCommand } from './attack';
 import { SWEEP_OPTIONS, sweepCommand } from './sweep';
+import { FILL_MASK_OPTIONS, fillMaskCommand } from './fill_mask';
 import { OptionSpec, helpText } from './args';
 
 const USAGE = `usage: advlm <command> [options] [--backend tensorflow-gpu|tensorflow|wasm|cpu]
@@ -31,6 +33,7 @@ commands:
   start      the main job: environment report and a short real computation
   env        the environment report (backend, versions, Jupyter kernel)
   pretrain   masked-language-model pre-training on data/pretrain
+  fill-mask  a pre-trained model's top words at each [MASK]: fill-mask [--checkpoint DIR] [--k 5] "the acting was [MASK] ."
   finetune   fine-tuning on a task (--task SST-2) from the project's pre-trained model, by a method (--method)
   predict    label and probabilities of a fine-tuned model: predict --checkpoint DIR "text" ["text b"] | --file texts.txt
   evaluate   a fine-tuned model's metrics: evaluate --checkpoint DIR [--task T] [--split dev|test]
@@ -74,6 +77,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   start: () => start(),
   env: () => env(),
   pretrain: pretrainCommand,
+  'fill-mask': fillMaskCommand,
   finetune: finetuneCommand,
   predict: predictCommand,
   evaluate: evaluateCommand,
@@ -83,6 +87,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
 
 const HELP: Record<string, [string, Record<string, OptionSpec>]> = {
   pretrain: ['masked-language-model pre-training on data/pretrain', PRETRAIN_OPTIONS],
+  'fill-mask': ['a pre-trained model\'s most probable word pieces at each [MASK]: fill-mask [--checkpoint DIR] [--k 5] [--json] "text with [MASK]" ...', FILL_MASK_OPTIONS],
   finetune: ['fine-tuning on a GLUE task', FINETUNE_OPTIONS],
   predict: ['label and probabilities of a fine-tuned model: predict --checkpoint DIR "text" ["text b"] or --file texts.txt', PREDICT_OPTIONS],
   evaluate: ['a fine-tuned model\'s metrics on a task split: evaluate --checkpoint DIR [--task T] [--split dev|test]', EVALUATE_OPTIONS],
