@@ -87,3 +87,37 @@ test('a tiny grid with embedding PGD and a word attack: figures recorded, invari
   assert.match(md, /### Evaluation embedding-pgd/);
   assert.ok(md.includes(`| SST-2 | vanilla | 1/1 | ${(dev.metrics.accuracy * 100).toFixed(2)} | ${pgd.metrics.medianNorm.toFixed(2)} |`), md);
 });
+
+test('a method entry may give radii in units of the median embedding norm ("rho"): each cell gets rho x m of its checkpoint and task, and m is the embedding-pgd evaluation\'s unit', async () => {
+  await backend();
+  const dir = tmp('rho');
+  const { gridFile } = await writeTinySweep(dir, {
+    tasks: ['SST-2'],
+    methods: ['vanilla', { name: 'pgd', label: 'pgd-rho', config: { K: 1 }, rho: { eps: 0.02, alpha: 0.01 } }],
+    seeds: [0],
+    limitTrain: 8,
+    limitDev: 6,
+    evaluations: ['dev', { name: 'embedding-pgd', options: { rho: '0.02', steps: 2, batchSize: 6 } }],
+  });
+  const before = tf.memory().numTensors;
+  const g = expandGrid(JSON.parse(fs.readFileSync(gridFile, 'utf8')), dir);
+  assert.equal(tf.memory().numTensors, before, 'computing the unit leaves no tensors behind');
+  const [plain, scaled] = g.cells;
+  assert.equal(plain.radiusUnit, undefined);
+  const m = scaled.radiusUnit!;
+  assert.ok(m > 0);
+  const cfg = scaled.config.method.config as Record<string, number>;
+  assert.ok(Math.abs(cfg.eps - 0.02 * m) < 1e-12 && Math.abs(cfg.alpha - 0.01 * m) < 1e-12 && cfg.K === 1);
+  // the unit is the one the attack evaluation measures in, on the same dev examples
+  const out = path.join(dir, 'out');
+  await runSweep(g, { outDir: out, ...quiet });
+  const rec = readRecords([out]).records.find((r) => r.id === scaled.id)!;
+  assert.ok(Math.abs(rec.results!['embedding-pgd'].metrics.medianNorm - m) < 1e-6 * m);
+  // bad entries are named before any work
+  const bad = (rho: unknown, config: Record<string, unknown> = {}) => () =>
+    expandGrid({ ...JSON.parse(fs.readFileSync(gridFile, 'utf8')), methods: [{ name: 'pgd', config, rho }] }, dir);
+  assert.throws(bad({ epsilon: 0.02 }), /rho\.epsilon: method 'pgd' has no option 'epsilon'/);
+  assert.throws(bad({ eps: -1 }), /rho\.eps must be a number >= 0/);
+  assert.throws(bad({ eps: 0.02 }, { eps: 0.1 }), /eps is given both in config and in rho/);
+  assert.throws(bad([]), /rho must be an object/);
+});

@@ -73,7 +73,7 @@ export async function sweepCommand(argv: string[]): Promise<void> {
     const mine = new Set(shardItems(grid.cells, shard).map((c) => c.index));
     console.log(`grid ${grid.name}: ${grid.cells.length} cells (${grid.tasks.length} tasks x ${grid.checkpoints.length} checkpoints x ${grid.methods.length} methods x ${grid.seeds.length} seeds); shard ${shardText(shard)} runs ${mine.size}; folder ${outDir}`);
     for (const c of grid.cells) {
-      console.log(`${mine.has(c.index) ? ' ' : '-'} ${String(c.index).padStart(4)}  ${status.get(c.index)!.padEnd(6)}  ${c.id.slice(0, 12)}  ${c.task}  ${c.method}${grid.checkpoints.length > 1 ? `  ${c.checkpoint}` : ''}  seed ${c.seed}  [${c.evaluations.map((e) => e.name).join(', ')}]`);
+      console.log(`${mine.has(c.index) ? ' ' : '-'} ${String(c.index).padStart(4)}  ${status.get(c.index)!.padEnd(6)}  ${c.id.slice(0, 12)}  ${c.task}  ${c.method}${grid.checkpoints.length > 1 ? `  ${c.checkpoint}` : ''}  seed ${c.seed}  [${c.evaluations.map((e) => e.name).join(', ')}]${c.radiusUnit !== undefined ? `  m = ${c.radiusUnit.toFixed(4)}` : ''}`);
     }
     return;
   }

@@ -20,12 +20,12 @@
  * `extra`, so that two methods can be compared example by example.
  */
 import type { TaskSpec } from '../data';
-import { disposeParams, loadCheckpoint } from '../model';
-import { RHO_GRID, medianEmbeddingNorm } from '../attacks/embedding/max_loss_increase';
+import { RHO_GRID } from '../attacks/embedding/max_loss_increase';
 import { accuracyUnderPgd } from '../attacks/embedding/accuracy_under_pgd';
 import { WORD_RECIPES, modelScoreFn, runAttacks, summarizeAttacks, wordRecipe } from '../attacks/word';
 import { defaultCheckpoint } from '../train/finetune';
 import type { EvaluationContext, EvaluationDefinition, EvaluationResult } from './evaluations';
+import { radiusUnit } from './radius_unit';
 
 /** Parses a comma-separated, ascending list of positive radii ("0.002,0.005"). */
 export function parseRhoList(text: string, what = 'rho'): number[] {
@@ -65,13 +65,7 @@ async function runEmbeddingPgd(ctx: EvaluationContext, o: Record<string, unknown
   const maxLength = ctx.config.maxLength;
   const batchSize = o.batchSize as number;
   // the radius unit, from the pre-trained weights (see the file header)
-  const pretrained = loadCheckpoint(ctx.config.checkpoint ?? defaultCheckpoint(), { mlm: false });
-  let m: number;
-  try {
-    m = medianEmbeddingNorm(pretrained.params, ctx.tokenizer, examples, { maxLength, batchSize });
-  } finally {
-    disposeParams(pretrained.params);
-  }
+  const m = radiusUnit(ctx.config.checkpoint ?? defaultCheckpoint(), ctx.tokenizer, examples, { maxLength, batchSize });
   const r = await accuracyUnderPgd(ctx.params, ctx.tokenizer, examples, {
     eps: rho.map((x) => x * m), steps: o.steps as number, restarts: o.restarts as number, seed: o.seed as number, batchSize, maxLength,
   });

@@ -19,6 +19,12 @@
  *     "keep": "none"
  *   }
  *
+ * A method entry may also give some of its options in units of the radius grid, "rho": { "eps":
+ * 0.02, "alpha": 0.01, "initMag": 0.02 }: each cell sets option = rho x m, where m is the median
+ * word-embedding norm of the cell's checkpoint (its pre-trained weights) on the task's dev examples
+ * (src/sweep/radius_unit.ts), so that a grid keeps its meaning when the model changes. The absolute
+ * values go into the cell's settings (and so its identity); `--dry-run` prints m.
+ *
  * Settings merge as grid < task entry < method entry (a method's `trainer` can change its learning
  * rate, for instance). The seed comes from `seeds` only. Checkpoint paths are relative to the grid
  * file's folder; "default" (or no `checkpoints`) is the project's own pre-trained model.
@@ -38,7 +44,9 @@ import { methodDefinition, resolveMethod } from '../adversarial/methods';
 import { FinetuneConfig, FinetuneInput, defaultCheckpoint, finetuneConfig, finetuneIdentity } from '../train/finetune';
 import { RunIdentity, canonicalJson, shortId } from '../train/run_identity';
 import { TRAINER_DEFAULTS, TrainerConfig } from '../train/trainer';
-import { EvaluationSpec, evaluationDefinition, evaluationKey, normalizeEvaluation } from './evaluations';
+import { EvaluationSpec, evaluationDefinition, evaluationKey, normalizeEvaluation, splitReader } from './evaluations';
+import { radiusUnit } from './radius_unit';
+import { checkpointTokenizer } from '../tokenizer';
 
 /** Fine-tuning settings a grid, a task entry or a method entry may set. */
 export interface GridSettings {
@@ -61,6 +69,8 @@ export interface GridMethod {
   /** The row name in tables (default: the method's name); required when a method appears twice. */
   label?: string;
   config?: Record<string, unknown>;
+  /** Options given in units of the radius grid (option = rho x m; see the header). */
+  rho?: Record<string, number>;
   trainer?: Partial<Omit<TrainerConfig, 'seed'>>;
 }
 
@@ -90,7 +100,7 @@ export interface Grid extends GridSettings {
 export const GRID_KEYS = ['name', 'tasks', 'methods', 'seeds', 'checkpoints', 'evaluations', 'baseline', 'keep', 'maxLength', 'batchSize', 'bucketBatches', 'limitTrain', 'limitDev', 'trainer'];
 const SETTING_KEYS = ['maxLength', 'batchSize', 'bucketBatches', 'limitTrain', 'limitDev', 'trainer'];
 const TASK_KEYS = ['name', ...SETTING_KEYS];
-const METHOD_KEYS = ['name', 'label', 'config', 'trainer'];
+const METHOD_KEYS = ['name', 'label', 'config', 'rho', 'trainer'];
 const CHECKPOINT_KEYS = ['path', 'label', 'init'];
 const TRAINER_KEYS = Object.keys(TRAINER_DEFAULTS).filter((k) => k !== 'seed');
 
@@ -112,6 +122,8 @@ export interface SweepCell {
   evaluations: EvaluationSpec[];
   /** The cell's working folder name inside the sweep's cells/ folder. */
   dir: string;
+  /** m, when the method entry gives options in units of it ("rho"). */
+  radiusUnit?: number;
 }
 
 /** A checked grid: the normalised entries and every cell. */
@@ -199,7 +211,7 @@ export function expandGrid(grid: Grid, gridDir = '.'): ExpandedGrid {
   });
 
   // methods
-  const methods: { label: string; name: string; config: Record<string, unknown>; trainer?: GridMethod['trainer'] }[] = [];
+  const methods: { label: string; name: string; config: Record<string, unknown>; rho?: Record<string, number>; trainer?: GridMethod['trainer'] }[] = [];
   list('methods').forEach((m, i) => {
     const entry = typeof m === 'string' ? { name: m } : m;
     const where = `methods[${i}]`;
@@ -219,7 +231,18 @@ export function expandGrid(grid: Grid, gridDir = '.'): ExpandedGrid {
       return;
     }
     if (methods.some((x) => x.label === label)) errors.push(`${at}: two methods are labelled '${label}': give each a distinct "label"`);
-    methods.push({ label, name: entry.name, config: (entry.config as Record<string, unknown>) ?? {}, trainer: entry.trainer as GridMethod['trainer'] });
+    const rho = entry.rho;
+    if (rho !== undefined) {
+      const known = Object.keys(methodDefinition(entry.name).options);
+      if (!isObject(rho) || Object.keys(rho).length === 0) errors.push(`${at}: rho must be an object of options in units of the median embedding norm, e.g. { "eps": 0.02 }`);
+      else
+        for (const [k, v] of Object.entries(rho)) {
+          if (!known.includes(k)) errors.push(`${at}: rho.${k}: method '${entry.name}' has no option '${k}' (its options: ${known.join(', ')})`);
+          else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) errors.push(`${at}: rho.${k} must be a number >= 0, got ${JSON.stringify(v)}`);
+          else if (isObject(entry.config) && k in entry.config) errors.push(`${at}: ${k} is given both in config and in rho; give it once`);
+        }
+    }
+    methods.push({ label, name: entry.name, config: (entry.config as Record<string, unknown>) ?? {}, rho: rho as Record<string, number> | undefined, trainer: entry.trainer as GridMethod['trainer'] });
   });
 
   // seeds
@@ -278,6 +301,7 @@ export function expandGrid(grid: Grid, gridDir = '.'): ExpandedGrid {
 
   // cells
   const cells: SweepCell[] = [];
+  const units = new Map<string, number>(); // radius unit per checkpoint, task and dev set
   const g = settingsOf(grid as unknown as Record<string, unknown>);
   for (const t of tasks)
     for (const c of checkpoints)
@@ -295,11 +319,19 @@ export function expandGrid(grid: Grid, gridDir = '.'): ExpandedGrid {
             trainer: { ...g.trainer, ...t.settings.trainer, ...m.trainer, seed },
           };
           try {
-            const config = finetuneConfig(input);
+            let config = finetuneConfig(input);
+            let radiusUnit: number | undefined;
+            if (m.rho) {
+              const key = canonicalJson({ checkpoint: c.path, task: t.name, maxLength: config.maxLength, limitDev: config.limitDev });
+              radiusUnit = units.get(key) ?? radiusUnitOf(config, c.path);
+              units.set(key, radiusUnit);
+              const scaled = Object.fromEntries(Object.entries(m.rho).map(([k, v]) => [k, v * radiusUnit!]));
+              config = finetuneConfig({ ...input, method: { name: m.name, config: { ...m.config, ...scaled } } });
+            }
             const identity = finetuneIdentity(config);
             const evs = evaluations.filter((e) => evaluationDefinition(e.name).appliesTo(getTask(t.name)));
             const dir = `${slug(t.name)}-${slug(m.label)}${checkpoints.length > 1 ? `-${slug(c.label)}` : ''}-s${seed}-${shortId(identity.id)}`;
-            cells.push({ index, task: t.name, method: m.label, methodName: m.name, checkpoint: c.label, seed, config, identity, id: identity.id, evaluations: evs, dir });
+            cells.push({ index, task: t.name, method: m.label, methodName: m.name, checkpoint: c.label, seed, config, identity, id: identity.id, evaluations: evs, dir, ...(radiusUnit !== undefined ? { radiusUnit } : {}) });
           } catch (e) {
             errors.push(`${where}: ${(e as Error).message}`);
           }
@@ -325,6 +357,11 @@ export function expandGrid(grid: Grid, gridDir = '.'): ExpandedGrid {
     cells,
     source: grid,
   };
+}
+
+/** m for a cell: its checkpoint's pre-trained weights on the task's dev examples, at the cell's max length. */
+function radiusUnitOf(config: FinetuneConfig, checkpointDir: string): number {
+  return radiusUnit(checkpointDir, checkpointTokenizer(checkpointDir), splitReader(config)('dev'), { maxLength: config.maxLength, batchSize: 64 });
 }
 
 /** The canonical key of a cell's evaluation list (a record covers a cell when it has every one). */

@@ -61,8 +61,8 @@ export interface SweepManifest {
   checkpoints: string[];
   seeds: number[];
   grid: unknown;
-  /** `evaluations`: the names of the cell's evaluations (absent in manifests written before it was added). */
-  cells: { index: number; id: string; task: string; method: string; checkpoint: string; seed: number; dir: string; evaluations?: string[] }[];
+  /** `evaluations`: the names of the cell's evaluations (absent in manifests written before it was added); `radiusUnit`: m, for "rho" entries. */
+  cells: { index: number; id: string; task: string; method: string; checkpoint: string; seed: number; dir: string; evaluations?: string[]; radiusUnit?: number }[];
 }
 
 export function sweepManifest(g: ExpandedGrid): SweepManifest {
@@ -75,7 +75,7 @@ export function sweepManifest(g: ExpandedGrid): SweepManifest {
     checkpoints: g.checkpoints,
     seeds: g.seeds,
     grid: g.source,
-    cells: g.cells.map((c) => ({ index: c.index, id: c.id, task: c.task, method: c.method, checkpoint: c.checkpoint, seed: c.seed, dir: c.dir, evaluations: c.evaluations.map((e) => e.name) })),
+    cells: g.cells.map((c) => ({ index: c.index, id: c.id, task: c.task, method: c.method, checkpoint: c.checkpoint, seed: c.seed, dir: c.dir, evaluations: c.evaluations.map((e) => e.name), ...(c.radiusUnit !== undefined ? { radiusUnit: c.radiusUnit } : {}) })),
   };
 }
 
