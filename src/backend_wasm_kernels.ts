@@ -8,17 +8,24 @@
  * - Sign: the wasm kernel returns 0 for |x| below about 1e-7 (cpu and tensorflow give -1/+1), which
  *   silently stalls FGSM-style steps on small gradients. Replaced by an exact elementwise version.
  *
- * Two speed fixes. GatherV2: the wasm kernel copies element by element through stride arithmetic
- * (about 75 ms a step for the MLM head's [26,629 x 128] rows of the word embeddings); the
- * replacement copies whole slices with TypedArray.set, for the only form the model uses
- * (batchDims 0). Sum over leading axes: the gradient of every bias (a broadcast add) sums the
- * output gradient over the rows of [B*T, D]; wasm transposes the tensor first and then reduces
- * (6 ms for [4096, 128], 20 ms for [4096, 512]), the replacement adds rows in place. And BatchMatMul. The wasm kernel runs fast (XNNPACK, about 20 GFLOP/s here) only
- * for a single product without transposition flags; with transposeA/B or a batch dimension it takes
- * a generic path about 10x slower (2 GFLOP/s measured on [614,128] x [30522,128]^T and on attention's
- * [64,128,64] x [64,64,128]). Every matMul gradient transposes an operand and attention is batched,
- * so the wrapper materialises transposes (a cheap memory pass) and splits batches into single
- * products. `npm run bench -- matmul` measures it.
+ * Speed fixes, each found by a kernel profile (`npm run bench -- profile`) and tested against the
+ * cpu backend; ADVLM_WASM_STOCK_<NAME>=1 (MATMUL, GATHER, SUM) keeps tfjs's own kernel, for comparison:
+ *
+ * - BatchMatMul: the wasm kernel runs fast (XNNPACK, about 20 GFLOP/s here) only for a single
+ *   product without transposition flags; with transposeA/B or a batch dimension it takes a generic
+ *   path about 10x slower (2 GFLOP/s measured on [614,128] x [30522,128]^T and on attention's
+ *   [64,128,64] x [64,64,128]). Every matMul gradient transposes an operand and attention is
+ *   batched, so the wrapper materialises transposes (a cheap memory pass) and splits batches into
+ *   single products. `npm run bench -- matmul` measures it.
+ * - GatherV2: the wasm kernel copies element by element through stride arithmetic (122 ms for the
+ *   MLM head's [26,629 x 128] rows of the word embeddings); the replacement copies whole slices
+ *   with TypedArray.set (3.4 ms), for the only form the model uses (batchDims 0).
+ * - Sum over leading axes: the gradient of every bias (a broadcast add) sums the output gradient
+ *   over the rows of [B*T, D]; wasm transposes the tensor first and then reduces (20 ms for
+ *   [4096, 512]); the replacement adds rows in place (4.3 ms).
+ *
+ * And `registerWasmElementwise`, for fused elementwise kernels that the library defines where their
+ * math lives (AdamW's update: src/train/adamw.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 
