@@ -99,32 +99,38 @@ function productBySlices(
   return out;
 }
 
+/**
+ * Replaces the wasm backend's kernel `name` by `kernelFunc`, which receives the original kernel to
+ * hand the cases it does not cover back to. Nothing happens when the backend lacks the kernel.
+ */
+function replaceWasmKernel(name: string, kernelFunc: (args: Parameters<tf.KernelFunc>[0], original: tf.KernelConfig) => ReturnType<tf.KernelFunc>): void {
+  const original = tf.getKernel(name, 'wasm');
+  if (!original) return;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...original, kernelFunc: (args) => kernelFunc(args, original) });
+}
+
 /** Wraps wasm's BatchMatMul so that transposed operands are materialised before the product. */
 function registerFastTransposedMatMul(): void {
-  const original = tf.getKernel('BatchMatMul', 'wasm');
   const transpose = tf.getKernel('Transpose', 'wasm');
-  if (!original || !transpose) return;
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const batched = a.shape.length > 2 && tf.util.sizeFromShape(a.shape.slice(0, -2)) > 1;
-      if (!attrs.transposeA && !attrs.transposeB && !batched) return original.kernelFunc(args);
-      const backend = args.backend as unknown as { disposeData(id: object): void };
-      const materialise = (x: tf.TensorInfo) =>
-        transpose.kernelFunc({ inputs: { x }, attrs: { perm: swapLastTwo(x.shape.length) }, backend: args.backend }) as tf.TensorInfo;
-      const a2 = attrs.transposeA ? materialise(a) : a;
-      const b2 = attrs.transposeB ? materialise(b) : b;
-      const plain = { transposeA: false, transposeB: false };
-      const out = productBySlices(a2, b2, args.backend, (x, y) =>
-        original.kernelFunc({ ...args, inputs: { a: x, b: y }, attrs: { ...args.attrs, ...plain } }) as tf.TensorInfo,
-      );
-      if (a2 !== a) backend.disposeData(a2.dataId);
-      if (b2 !== b) backend.disposeData(b2.dataId);
-      return out;
-    },
+  if (!transpose) return;
+  replaceWasmKernel('BatchMatMul', (args, original) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const batched = a.shape.length > 2 && tf.util.sizeFromShape(a.shape.slice(0, -2)) > 1;
+    if (!attrs.transposeA && !attrs.transposeB && !batched) return original.kernelFunc(args);
+    const backend = args.backend as unknown as { disposeData(id: object): void };
+    const materialise = (x: tf.TensorInfo) =>
+      transpose.kernelFunc({ inputs: { x }, attrs: { perm: swapLastTwo(x.shape.length) }, backend: args.backend }) as tf.TensorInfo;
+    const a2 = attrs.transposeA ? materialise(a) : a;
+    const b2 = attrs.transposeB ? materialise(b) : b;
+    const plain = { transposeA: false, transposeB: false };
+    const out = productBySlices(a2, b2, args.backend, (x, y) =>
+      original.kernelFunc({ ...args, inputs: { a: x, b: y }, attrs: { ...args.attrs, ...plain } }) as tf.TensorInfo,
+    );
+    if (a2 !== a) backend.disposeData(a2.dataId);
+    if (b2 !== b) backend.disposeData(b2.dataId);
+    return out;
   });
 }
 
@@ -137,7 +143,8 @@ function checkGatherIndices(indices: ArrayLike<number>, n: number): void {
 
 /**
  * out[o, k, :] = x[o, indices[k], :] for x viewed as [outer, n, inner] (axis = the middle one), as
- * one slice copy per (o, k). Throws on an index outside [0, n), as tfjs's kernels do.
+ * one slice copy per (o, k). Indices must lie in [0, n): the kernel checks them (checkGatherIndices)
+ * before it allocates the output, so they are not checked again here.
  */
 export function gatherSlices(
   x: Float32Array | Int32Array | Uint8Array,
@@ -147,7 +154,6 @@ export function gatherSlices(
   inner: number,
   out: Float32Array | Int32Array | Uint8Array,
 ): void {
-  checkGatherIndices(indices, n);
   const K = indices.length;
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < K; k++) {
@@ -161,27 +167,21 @@ export function gatherSlices(
 
 /** Replaces wasm's GatherV2 with slice copies (batchDims 0); other forms go to the original kernel. */
 function registerFastGather(): void {
-  const original = tf.getKernel('GatherV2', 'wasm');
-  if (!original) return;
-  tf.unregisterKernel('GatherV2', 'wasm');
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
-      const { axis, batchDims } = args.attrs as unknown as { axis: number | number[]; batchDims: number };
-      if (batchDims !== 0 || x.dtype === 'string' || x.dtype === 'complex64') return original.kernelFunc(args);
-      const a = tf.util.parseAxisParam(axis, x.shape)[0];
-      const outer = tf.util.sizeFromShape(x.shape.slice(0, a));
-      const inner = tf.util.sizeFromShape(x.shape.slice(a + 1));
-      const b = args.backend as unknown as WasmBackendLike;
-      checkGatherIndices(b.typedArrayFromHeap(indices), x.shape[a]); // before any allocation: nothing to free on a throw
-      const out = b.makeOutput([...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)], x.dtype);
-      // Views of the heap taken after makeOutput, which may grow (and move) it.
-      const xVals = b.typedArrayFromHeap(x);
-      const idVals = b.typedArrayFromHeap(indices);
-      gatherSlices(xVals, idVals, outer, x.shape[a], inner, b.typedArrayFromHeap(out));
-      return out;
-    },
+  replaceWasmKernel('GatherV2', (args, original) => {
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    const { axis, batchDims } = args.attrs as unknown as { axis: number | number[]; batchDims: number };
+    if (batchDims !== 0 || x.dtype === 'string' || x.dtype === 'complex64') return original.kernelFunc(args);
+    const a = tf.util.parseAxisParam(axis, x.shape)[0];
+    const outer = tf.util.sizeFromShape(x.shape.slice(0, a));
+    const inner = tf.util.sizeFromShape(x.shape.slice(a + 1));
+    const b = args.backend as unknown as WasmBackendLike;
+    checkGatherIndices(b.typedArrayFromHeap(indices), x.shape[a]); // before any allocation: nothing to free on a throw
+    const out = b.makeOutput([...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)], x.dtype);
+    // Views of the heap taken after makeOutput, which may grow (and move) it.
+    const xVals = b.typedArrayFromHeap(x);
+    const idVals = b.typedArrayFromHeap(indices);
+    gatherSlices(xVals, idVals, outer, x.shape[a], inner, b.typedArrayFromHeap(out));
+    return out;
   });
 }
 
@@ -197,25 +197,19 @@ export function sumLeadingRows(x: ArrayLike<number>, rows: number, inner: number
 
 /** Replaces wasm's Sum, for float32 reductions over leading axes only, with row additions; the rest goes to the original. */
 function registerFastLeadingSum(): void {
-  const original = tf.getKernel('Sum', 'wasm');
-  if (!original) return;
-  tf.unregisterKernel('Sum', 'wasm');
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const { x } = args.inputs as { x: tf.TensorInfo };
-      const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
-      const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
-      const k = axes.length;
-      const leading = k > 0 && k < x.shape.length && axes.every((a, i) => a === i);
-      if (!leading || x.dtype !== 'float32') return original.kernelFunc(args);
-      const rows = tf.util.sizeFromShape(x.shape.slice(0, k));
-      const rest = x.shape.slice(k);
-      const b = args.backend as unknown as WasmBackendLike;
-      const out = b.makeOutput(keepDims ? [...x.shape.slice(0, k).map(() => 1), ...rest] : rest, 'float32');
-      sumLeadingRows(b.typedArrayFromHeap(x), rows, tf.util.sizeFromShape(rest), b.typedArrayFromHeap(out)); // views after makeOutput
-      return out;
-    },
+  replaceWasmKernel('Sum', (args, original) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const k = axes.length;
+    const leading = k > 0 && k < x.shape.length && axes.every((a, i) => a === i);
+    if (!leading || x.dtype !== 'float32') return original.kernelFunc(args);
+    const rows = tf.util.sizeFromShape(x.shape.slice(0, k));
+    const rest = x.shape.slice(k);
+    const b = args.backend as unknown as WasmBackendLike;
+    const out = b.makeOutput(keepDims ? [...x.shape.slice(0, k).map(() => 1), ...rest] : rest, 'float32');
+    sumLeadingRows(b.typedArrayFromHeap(x), rows, tf.util.sizeFromShape(rest), b.typedArrayFromHeap(out)); // views after makeOutput
+    return out;
   });
 }
 

@@ -116,6 +116,22 @@ export function batchOf(data: BenchData, shape: Shape): ModelBatch {
   };
 }
 
+/**
+ * One training step as the trainer takes it: the method's step for every replay, clipping to norm 1,
+ * AdamW at lr 1e-4; `onGrads` runs while each replay's gradients are alive (for peak memory).
+ */
+export function benchTrainingStep(s: MethodStep, batch: ModelBatch, named: NamedVariables, o: AdamWState, i: number, onGrads?: () => void): void {
+  for (let replay = 0; replay < s.replays; replay++) {
+    const r = s.step(batch, { step: i, epoch: 0, seed: 1000 + i, replay });
+    onGrads?.();
+    r.loss.dataSync();
+    tf.dispose([r.loss, ...Object.values(r.metrics)]);
+    clipGlobalNorm(r.grads, 1);
+    adamWStep(o, named, r.grads, 1e-4, ADAMW_DEFAULTS, (n) => !isNoDecay(n));
+    disposeGrads(r.grads);
+  }
+}
+
 /** One row: warm-up steps, then timed steps, each as the trainer takes it. */
 function runRow(spec: RowSpec, data: BenchData, base: Pick<AdvlmRow, 'backend' | 'threads' | 'matMulGflops'>, warmup: number, steps: number): AdvlmRow {
   const B = spec.shape === 'mlm' ? data.mlm.shape[0] : data.task.inputIds.length;
@@ -135,17 +151,7 @@ function runRow(spec: RowSpec, data: BenchData, base: Pick<AdvlmRow, 'backend' |
   let tfPeak = 0;
   let passes: PassCounts | undefined;
   const trainStep = (s: MethodStep, named: NamedVariables, o: AdamWState, i: number) => {
-    const counted = countPasses(() => {
-      for (let replay = 0; replay < s.replays; replay++) {
-        const r = s.step(batch, { step: i, epoch: 0, seed: 1000 + i, replay });
-        tfPeak = Math.max(tfPeak, tf.memory().numBytes);
-        r.loss.dataSync();
-        tf.dispose([r.loss, ...Object.values(r.metrics)]);
-        clipGlobalNorm(r.grads, 1);
-        adamWStep(o, named, r.grads, 1e-4, ADAMW_DEFAULTS, (n) => !isNoDecay(n));
-        disposeGrads(r.grads);
-      }
-    });
+    const counted = countPasses(() => benchTrainingStep(s, batch, named, o, i, () => (tfPeak = Math.max(tfPeak, tf.memory().numBytes))));
     passes = counted.passes;
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
   };

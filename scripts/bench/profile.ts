@@ -15,10 +15,9 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { methodFromJson } from '../../src/adversarial/methods';
 import { loadTokenizer } from '../../src/data';
-import { BertParams, disposeModelBatch, disposeParams, initParams, isNoDecay, namedConfig, namedParams } from '../../src/model';
-import { ADAMW_DEFAULTS, adamWStep, clipGlobalNorm, disposeAdamW, initAdamW } from '../../src/train/adamw';
-import { disposeGrads } from '../../src/model/gradients';
-import { Shape, batchOf, benchData } from './advlm_rows';
+import { BertParams, disposeModelBatch, disposeParams, initParams, namedConfig, namedParams } from '../../src/model';
+import { disposeAdamW, initAdamW } from '../../src/train/adamw';
+import { Shape, batchOf, benchData, benchTrainingStep } from './advlm_rows';
 
 export async function profileBench(argv: string[]): Promise<void> {
   const value = (flag: string, d: string) => {
@@ -46,16 +45,7 @@ export async function profileBench(argv: string[]): Promise<void> {
   const named = [...namedParams(p), ...step.params];
   const opt = initAdamW(named);
   const batch = batchOf(data, shape);
-  const one = (i: number) => {
-    for (let replay = 0; replay < step.replays; replay++) {
-      const r = step.step(batch, { step: i, epoch: 0, seed: 1000 + i, replay });
-      r.loss.dataSync();
-      tf.dispose([r.loss, ...Object.values(r.metrics)]);
-      clipGlobalNorm(r.grads, 1);
-      adamWStep(opt, named, r.grads, 1e-4, ADAMW_DEFAULTS, (n) => !isNoDecay(n));
-      disposeGrads(r.grads);
-    }
-  };
+  const one = (i: number) => benchTrainingStep(step, batch, named, opt, i);
   for (let i = 0; i < 2; i++) one(i);
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) one(10 + i);
