@@ -70,6 +70,7 @@ test('the grid is checked whole before any work: every problem named with its en
   // a problem only a cell's full settings show: named by the cell
   assert.throws(() => expandGrid({ ...tinyGrid('ckpt'), tasks: ['SST-2', { name: 'RTE', maxLength: 2 }] }, dir), /cell 4 \(RTE, vanilla, seed 0\): bad fine-tuning settings: maxLength must be an integer >= 3/);
   assert.throws(() => expandGrid({ ...tinyGrid('ckpt'), baseline: 'freelb' }, dir), /baseline 'freelb' is not one of the methods/);
+  assert.throws(() => expandGrid({ ...tinyGrid('ckpt'), baselineCheckpoint: 'random' }, dir), /baselineCheckpoint "random" is not one of the checkpoints' labels/);
   assert.throws(() => expandGrid({ ...tinyGrid('ckpt'), methods: ['vanilla', 'vanilla'] }, dir), /two methods are labelled 'vanilla'/);
   assert.throws(() => expandGrid({ ...tinyGrid('missing') }, dir), /checkpoints\[0\] \(missing\): no checkpoint at/);
   assert.throws(() => expandGrid({ ...tinyGrid('ckpt'), evaluations: [{ name: 'test', options: { limit: -1 } }] }, dir), /evaluation 'test', option limit must be >= 0/);
@@ -245,4 +246,48 @@ test('a record line cut short by a crash is skipped, and the next record starts 
   assert.deepEqual(r.records.map((x) => x.id), ['x', 'z']);
   assert.deepEqual(r.skipped, [`${file}:2`]);
   fs.rmSync(dir, { recursive: true });
+});
+
+test('a baseline checkpoint: the summary compares checkpoints (same method, paired by seed), as pre-trained vs random weights', () => {
+  // hand-made records: two checkpoints x one method x three seeds, dev accuracies on 4 examples
+  const gold = [0, 1, 0, 1];
+  const preds: Record<string, number[][]> = {
+    imdb: [[0, 1, 0, 1], [0, 1, 0, 0], [0, 1, 1, 1]],
+    random: [[0, 0, 0, 1], [1, 1, 0, 0], [0, 0, 1, 1]],
+  };
+  const records: SweepRecord[] = Object.entries(preds).flatMap(([checkpoint, ps], k) =>
+    ps.map((predictions, seed) => ({
+      kind: 'advlm-sweep-cell',
+      format: 1,
+      id: `${checkpoint}-${seed}`,
+      status: 'done',
+      sweep: 'regimes',
+      cell: { index: k * 3 + seed, task: 'SST-2', method: 'vanilla', methodName: 'vanilla', checkpoint, seed, dir: `c${k}${seed}` },
+      identity: {},
+      evaluations: [{ name: 'dev' }],
+      results: { dev: { split: 'dev', metrics: { accuracy: accuracy(predictions, gold) }, n: gold.length, predictions, gold } },
+      shard: { index: 0, count: 1 },
+      host: 'h',
+      pid: 1,
+      startedAt: '',
+      finishedAt: '',
+      seconds: 1,
+    }) as unknown as SweepRecord),
+  );
+  const s = summarizeSweep(records, undefined, { baselineCheckpoint: 'random' });
+  assert.equal(s.compareBy, 'checkpoint');
+  const imdb = s.rows.find((r) => r.checkpoint === 'imdb')!;
+  const random = s.rows.find((r) => r.checkpoint === 'random')!;
+  assert.equal(random.vsBaseline, undefined, 'the baseline row is not compared with itself');
+  const tt = pairedTTest(imdb.values, random.values);
+  assert.deepEqual(imdb.values, [100, 75, 75]);
+  assert.deepEqual(random.values, [75, 50, 50]);
+  assert.equal(imdb.vsBaseline!.tTest!.meanDifference, tt.meanDifference);
+  assert.equal(imdb.vsBaseline!.tTest!.p, tt.p);
+  assert.match(sweepMarkdown(s), /Δ vs random/);
+  assert.match(sweepMarkdown(s), /from the checkpoint 'random'/);
+  // compared by method (the default), the same records have no baseline: vanilla is the only method
+  const byMethod = summarizeSweep(records);
+  assert.equal(byMethod.compareBy, 'method');
+  assert.ok(byMethod.rows.every((r) => r.vsBaseline === undefined));
 });

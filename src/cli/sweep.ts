@@ -28,6 +28,7 @@ export const SWEEP_OPTIONS: Record<string, OptionSpec> = {
   merge: { kind: 'boolean', help: 'combine the records of the sweep folders given (shards) into --out' },
   summary: { kind: 'boolean', help: 'summarise the sweep folder given: summary.md, summary.html, summary.tsv, table.tsv' },
   baseline: { kind: 'string', help: 'with --summary: the method compared with (default: the grid\'s baseline, else vanilla)' },
+  'baseline-checkpoint': { kind: 'string', help: 'with --summary: compare checkpoints instead of methods, against this checkpoint label (e.g. random; default: the grid\'s baselineCheckpoint)' },
   resamples: { kind: 'number', help: 'with --summary: bootstrap resamples (default 1000)' },
   quiet: { kind: 'boolean', help: 'no progress bars (log lines only)' },
 };
@@ -56,7 +57,7 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   }
   if (o.summary) {
     if (positionals.length !== 1) throw new Error('advlm sweep --summary DIR: give one sweep folder (merge shards\' folders first with --merge)');
-    const w = writeSummary(positionals[0], { baseline: o.baseline as string | undefined, resamples: o.resamples as number | undefined });
+    const w = writeSummary(positionals[0], { baseline: o.baseline as string | undefined, baselineCheckpoint: o['baseline-checkpoint'] as string | undefined, resamples: o.resamples as number | undefined });
     process.stdout.write(w.markdown);
     for (const s of w.skipped) console.warn(`skipped an unreadable line (cut short by a crash?): ${s}`);
     for (const c of w.conflicts) console.warn(`conflict: cell ${c.cell.index} (${c.cell.task}, ${c.cell.method}, seed ${c.cell.seed}): its records disagree on ${c.evaluation}; the summary uses the first`);

@@ -25,6 +25,9 @@
  * (src/sweep/radius_unit.ts), so that a grid keeps its meaning when the model changes. The absolute
  * values go into the cell's settings (and so its identity); `--dry-run` prints m.
  *
+ * `baselineCheckpoint` (a checkpoint label, optional) makes the summary compare checkpoints rather
+ * than methods: every row against the same method started from that checkpoint, paired by seed.
+ *
  * Settings merge as grid < task entry < method entry (a method's `trainer` can change its learning
  * rate, for instance). The seed comes from `seeds` only. Checkpoint paths are relative to the grid
  * file's folder; "default" (or no `checkpoints`) is the project's own pre-trained model.
@@ -94,10 +97,15 @@ export interface Grid extends GridSettings {
   evaluations?: (string | EvaluationSpec)[];
   /** The method label every other method is compared with (default 'vanilla'). */
   baseline?: string;
+  /**
+   * A checkpoint label: when set, the summary compares checkpoints instead of methods (each row with
+   * the same task and method from this checkpoint, paired by seed), e.g. pre-trained vs "random".
+   */
+  baselineCheckpoint?: string;
   keep?: KeepPolicy;
 }
 
-export const GRID_KEYS = ['name', 'tasks', 'methods', 'seeds', 'checkpoints', 'evaluations', 'baseline', 'keep', 'maxLength', 'batchSize', 'bucketBatches', 'limitTrain', 'limitDev', 'trainer'];
+export const GRID_KEYS = ['name', 'tasks', 'methods', 'seeds', 'checkpoints', 'evaluations', 'baseline', 'baselineCheckpoint', 'keep', 'maxLength', 'batchSize', 'bucketBatches', 'limitTrain', 'limitDev', 'trainer'];
 const SETTING_KEYS = ['maxLength', 'batchSize', 'bucketBatches', 'limitTrain', 'limitDev', 'trainer'];
 const TASK_KEYS = ['name', ...SETTING_KEYS];
 const METHOD_KEYS = ['name', 'label', 'config', 'rho', 'trainer'];
@@ -130,6 +138,7 @@ export interface SweepCell {
 export interface ExpandedGrid {
   name: string;
   baseline: string;
+  baselineCheckpoint?: string;
   keep: KeepPolicy;
   tasks: string[];
   methods: string[];
@@ -294,6 +303,10 @@ export function expandGrid(grid: Grid, gridDir = '.'): ExpandedGrid {
   else if (methods.length && !methods.some((m) => m.label === baseline)) {
     errors.push(`grid: baseline '${baseline}' is not one of the methods (${methods.map((m) => m.label).join(', ')}); set "baseline" to the method every other one is compared with`);
   }
+  const baselineCheckpoint = grid.baselineCheckpoint;
+  if (baselineCheckpoint !== undefined && !checkpoints.some((c) => c.label === baselineCheckpoint)) {
+    errors.push(`grid: baselineCheckpoint ${JSON.stringify(baselineCheckpoint)} is not one of the checkpoints' labels (${checkpoints.map((c) => c.label).join(', ')})`);
+  }
   const keep = (grid.keep ?? 'none') as KeepPolicy;
   if (keep !== 'none' && keep !== 'median-dev-seed') errors.push(`grid: keep must be 'none' or 'median-dev-seed', got ${JSON.stringify(grid.keep)}`);
   if (grid.name !== undefined && (typeof grid.name !== 'string' || !grid.name)) errors.push('grid: name must be a non-empty string');
@@ -349,6 +362,7 @@ export function expandGrid(grid: Grid, gridDir = '.'): ExpandedGrid {
   return {
     name: grid.name ?? 'sweep',
     baseline,
+    ...(baselineCheckpoint !== undefined ? { baselineCheckpoint } : {}),
     keep,
     tasks: tasks.map((t) => t.name),
     methods: methods.map((m) => m.label),

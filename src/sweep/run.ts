@@ -55,6 +55,8 @@ export interface SweepRunResult {
 export interface SweepManifest {
   name: string;
   baseline: string;
+  /** Set when the grid compares checkpoints rather than methods (the grid's `baselineCheckpoint`). */
+  baselineCheckpoint?: string;
   keep: string;
   tasks: string[];
   methods: string[];
@@ -69,6 +71,7 @@ export function sweepManifest(g: ExpandedGrid): SweepManifest {
   return {
     name: g.name,
     baseline: g.baseline,
+    ...(g.baselineCheckpoint !== undefined ? { baselineCheckpoint: g.baselineCheckpoint } : {}),
     keep: g.keep,
     tasks: g.tasks,
     methods: g.methods,

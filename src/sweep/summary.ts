@@ -15,6 +15,11 @@
  * src/sweep/paper_figures.ts), with the note that the scale differs. Markdown, TSV and HTML; the
  * "median (variance)" table goes through src/viz/tables.ts.
  *
+ * With a baseline checkpoint (the grid's `baselineCheckpoint`, or `--baseline-checkpoint`), the
+ * comparison is between checkpoints instead: each row against the same task and method started
+ * from that checkpoint, paired by seed (seed s gives both the same data order and head
+ * initialisation), as "pre-trained vs random weights" needs.
+ *
  * Cells of the grid with no record yet, and failed cells, count as missing runs ("[k/n]").
  *
  * Every other evaluation of the grid (the attacks: embedding-pgd, word-attack) gets a table of its
@@ -33,6 +38,8 @@ import { evaluationDefinition } from './evaluations';
 export interface SummaryOptions {
   /** The method every other one is compared with (default: the manifest's baseline, else 'vanilla'). */
   baseline?: string;
+  /** A checkpoint label: compare checkpoints (same task and method, paired by seed) instead of methods. */
+  baselineCheckpoint?: string;
   /** Bootstrap resamples (default 1000) and seed (default 0). */
   resamples?: number;
   seed?: number;
@@ -85,7 +92,9 @@ export interface SweepSummary {
   name: string;
   /** The evaluations other than dev, one table each (absent when the grid has none). */
   evaluations: EvaluationTable[];
+  /** The method (or, when `compareBy` is 'checkpoint', the checkpoint) every other row is compared with. */
   baseline: string;
+  compareBy: 'method' | 'checkpoint';
   rows: RowSummary[];
   /** The "median (variance)" table (src/viz/tables.ts). */
   table: ResultsSummary;
@@ -109,7 +118,10 @@ interface Slot {
 
 /** Summarises reconciled records (one per cell), in the order of the manifest's grid when given. */
 export function summarizeSweep(records: readonly SweepRecord[], manifest?: SweepManifest, options: SummaryOptions = {}): SweepSummary {
-  const baseline = options.baseline ?? manifest?.baseline ?? 'vanilla';
+  const baselineCheckpoint = options.baselineCheckpoint ?? (options.baseline === undefined ? manifest?.baselineCheckpoint : undefined);
+  const compareBy = baselineCheckpoint !== undefined ? 'checkpoint' : 'method';
+  const baseline = baselineCheckpoint ?? options.baseline ?? manifest?.baseline ?? 'vanilla';
+  const isBase = (r: { method: string; checkpoint: string }) => isBaselineRow({ baseline, compareBy }, r);
   const digits = options.digits ?? 2;
   const byId = new Map(records.map((r) => [r.id, r]));
   // the cells: the grid's when known (so that cells without a record count as missing), else the records'
@@ -160,14 +172,14 @@ export function summarizeSweep(records: readonly SweepRecord[], manifest?: Sweep
         se: ms.se,
       });
     }
-    // differences from the baseline, per checkpoint
-    for (const r of rows.filter((x) => x.task === task && x.method !== baseline)) {
-      const base = rows.find((x) => x.task === task && x.method === baseline && x.checkpoint === r.checkpoint);
+    // differences from the baseline: per checkpoint (methods compared), or per method (checkpoints compared)
+    for (const r of rows.filter((x) => x.task === task && !isBase(x))) {
+      const base = rows.find((x) => x.task === task && isBase(x) && (compareBy === 'method' ? x.checkpoint === r.checkpoint : x.method === r.method));
       if (!base) continue;
       r.vsBaseline = compare(groups.get(`${task}\u0000${r.row}`)!, groups.get(`${task}\u0000${base.row}`)!, metric, baseline, options);
     }
   }
-  if (!rows.some((r) => r.method === baseline)) notes.push(`No runs of the baseline '${baseline}': no differences computed.`);
+  if (!rows.some(isBase)) notes.push(`No runs of the baseline ${compareBy} '${baseline}': no differences computed.`);
 
   const resultRows: ResultRow[] = slots.map((s) => ({ method: rowOf(s), task: columnOf(s.task), seed: s.seed, value: value(s) ?? null }));
   const table = summarizeResults(resultRows, {
@@ -182,7 +194,7 @@ export function summarizeSweep(records: readonly SweepRecord[], manifest?: Sweep
     .filter((s) => s.record?.status === 'failed')
     .map((s) => ({ cell: s.record!.cell, stage: s.record!.error?.stage ?? '?', message: s.record!.error?.message ?? '?' }));
   const evaluations = evaluationTables(slots, tasks, rowsOrder, rowOf);
-  return { name: manifest?.name ?? records[0]?.sweep ?? 'sweep', baseline, evaluations, rows, table, failures, paper: paperTableFor(tasks), notes };
+  return { name: manifest?.name ?? records[0]?.sweep ?? 'sweep', baseline, compareBy, evaluations, rows, table, failures, paper: paperTableFor(tasks), notes };
 }
 
 /** The median of each metric of each evaluation other than dev and test, per task and table row. */
@@ -219,6 +231,11 @@ function evaluationCells(t: EvaluationTable, digits: number): { header: string[]
   const rows = t.rows.map((r) => [r.task, r.row, `${r.seeds}/${r.runs}`, ...r.medians.map((v, j) => (v === undefined ? '-' : num(t.fractions[j] ? v * 100 : v, digits)))]);
   const note = `Median over the seeds that recorded the evaluation; accuracies and rates x100${t.fractions.some((f) => !f) ? ', the others as recorded' : ''}.`;
   return { header, rows, note };
+}
+
+/** Whether a row is the one the others are compared with. */
+function isBaselineRow(s: Pick<SweepSummary, 'baseline' | 'compareBy'>, r: { method: string; checkpoint: string }): boolean {
+  return s.compareBy === 'checkpoint' ? r.checkpoint === s.baseline : r.method === s.baseline;
 }
 
 function compare(a: Slot[], b: Slot[], metric: MetricName, baseline: string, options: SummaryOptions): Comparison {
@@ -282,7 +299,7 @@ function details(s: SweepSummary, digits: number): DetailColumns {
   const header = ['task', 'method', 'seeds', 'median (variance)', 'mean ± SE', `Δ vs ${s.baseline}`, 'bootstrap 95% interval', 'paired t-test over seeds'];
   const rows = s.rows.map((r) => {
     const c = r.vsBaseline;
-    const isBase = r.method === s.baseline;
+    const isBase = isBaselineRow(s, r);
     return [
       `${r.task} (${SHORT[r.metric]})`,
       r.row,
@@ -301,7 +318,7 @@ function detailNote(s: SweepSummary): string {
   const bs = s.rows.find((r) => r.vsBaseline?.bootstrap)?.vsBaseline?.bootstrap;
   const parts = [
     'Values: the task\'s main dev metric x100 over seeds; variance: sample (n - 1); SE = sd / sqrt(n).',
-    `Δ: the metric averaged over the method's seeds minus the same for ${s.baseline}, on the full dev set; ` +
+    `Δ: the metric averaged over the row's seeds minus the same for ${s.compareBy === 'checkpoint' ? `the same method from the checkpoint '${s.baseline}'` : s.baseline}, on the full dev set; ` +
       `bootstrap: paired over dev examples${bs ? ` (${bs.n} examples, ${bs.resamples} resamples, seed 0)` : ''}, 95% percentile interval; ` +
       't-test: two-sided, paired by seed. With a handful of seeds and a small dev set, an interval that contains 0 means no evidence of a difference.',
   ];
@@ -357,7 +374,7 @@ export function sweepTsv(s: SweepSummary): string {
     lines.push(
       tsv([
         r.task, r.metric, r.row, r.checkpoint, r.runs, r.done, r.failed, r.seeds.join(','), r.values.join(','), n(r.median), n(r.variance), n(r.mean), n(r.se),
-        r.method === s.baseline ? '' : s.baseline,
+        isBaselineRow(s, r) ? '' : s.baseline,
         n(c?.bootstrap?.observed ?? c?.tTest?.meanDifference), n(c?.bootstrap?.interval[0]), n(c?.bootstrap?.interval[1]), n(c?.tTest?.t), n(c?.tTest?.df), n(c?.tTest?.p), c?.note ?? '',
       ]),
     );
