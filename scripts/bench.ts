@@ -19,6 +19,7 @@
  * Options: --full, --warmup N, --steps N, --threads 1,2 (thread counts), --no-torch, --no-pair.
  * `npm run bench -- matmul` instead compares advlm's wasm matMul with tfjs's stock kernel (scripts/bench/matmul.ts);
  * `npm run bench -- profile [--shape mlm|finetune] [--method NAME]` times one step kernel by kernel (scripts/bench/profile.ts).
+ * `npm run bench -- memory [--steps 300] [--methods a,b]`: RSS and tf.memory() over a long run of every method (scripts/bench/memory.ts).
  * Absolute times on a shared machine are noisy: compare rows of one run.
  */
 import { execFileSync, spawn } from 'child_process';
@@ -30,6 +31,7 @@ import { defaultWasmThreads } from '../src/backend_wasm_threads';
 import { projectRoot } from '../src/paths';
 import { AdvlmRow, RowSpec, Shape, benchData, runChild } from './bench/advlm_rows';
 import { matmulBench } from './bench/matmul';
+import { memoryBench } from './bench/memory';
 import { profileBench } from './bench/profile';
 
 interface Options {
@@ -155,6 +157,7 @@ async function main(): Promise<void> {
   if (i >= 0) return runChild(process.argv[i + 1]);
   if (process.argv[2] === 'matmul') return matmulBench(__filename, process.argv.slice(3));
   if (process.argv[2] === 'profile') return profileBench(process.argv.slice(3));
+  if (process.argv[2] === 'memory') return memoryBench(__filename, process.argv.slice(3));
   const o = parseOptions(process.argv.slice(2));
   const started = new Date();
   const dataFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-bench-')), 'data.json');
