@@ -22,7 +22,7 @@
  * `npm run bench -- memory [--steps 300] [--methods a,b]`: RSS and tf.memory() over a long run of every method (scripts/bench/memory.ts).
  * Absolute times on a shared machine are noisy: compare rows of one run.
  */
-import { execFileSync, spawn } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -31,6 +31,7 @@ import { defaultWasmThreads } from '../src/backend_wasm_threads';
 import { projectRoot } from '../src/paths';
 import { AdvlmRow, RowSpec, Shape, benchData, runChild } from './bench/advlm_rows';
 import { matmulBench } from './bench/matmul';
+import { jsonChild } from './bench/child';
 import { memoryBench } from './bench/memory';
 import { profileBench } from './bench/profile';
 
@@ -72,19 +73,7 @@ function specs(full: boolean): RowSpec[] {
 /** One row in a process of its own with `threads` wasm threads; a crash (a wasm abort cannot be caught) comes back as a skipped row. */
 function advlmRow(threads: number, spec: RowSpec, dataFile: string, o: Options): Promise<AdvlmRow> {
   const arg = JSON.stringify({ data: dataFile, spec, warmup: o.warmup, steps: o.steps });
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', __filename, '--child', arg], { env: { ...process.env, ADVLM_WASM_THREADS: String(threads) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.stderr.on('data', (d) => (err += d));
-    c.on('close', (code, signal) => {
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code === 0 && line) return resolve(JSON.parse(line) as AdvlmRow);
-      const why = err.split('\n').find((l) => /error|abort/i.test(l))?.trim();
-      resolve({ ...spec, engine: 'advlm', backend: '?', threads, batch: 0, seqLen: 0, skipped: `crashed (${signal ?? `exit code ${code}`})${why ? `: ${why}` : ''}` });
-    });
-  });
+  return jsonChild<AdvlmRow>(__filename, ['--child', arg], { ...process.env, ADVLM_WASM_THREADS: String(threads) }, (why) => ({ ...spec, engine: 'advlm', backend: '?', threads, batch: 0, seqLen: 0, skipped: why }));
 }
 
 interface TorchRow {

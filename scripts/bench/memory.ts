@@ -14,7 +14,6 @@
  * "Performance"): every slope under 1 MB per 100 steps and 0 tensors leaked. Prints a table and
  * writes runs/bench/memory-<date>.json. Asserts nothing: a benchmark, not a test.
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -25,6 +24,7 @@ import { AdamWState, disposeAdamW, initAdamW } from '../../src/train/adamw';
 import { loadTokenizer } from '../../src/data';
 import { projectRoot } from '../../src/paths';
 import { benchData, benchTrainingStep } from './advlm_rows';
+import { jsonChild } from './child';
 
 const LENGTHS = [16, 24, 32];
 const BATCH = 32;
@@ -151,17 +151,7 @@ export async function memoryChild(arg: string): Promise<void> {
 }
 
 function childRow(script: string, method: string, o: MemoryOptions): Promise<MemoryRow> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', script, 'memory', '--memory-child', JSON.stringify({ method, options: o })], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.stderr.on('data', (d) => (err += d));
-    c.on('close', (code, signal) => {
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      resolve(line ? (JSON.parse(line) as MemoryRow) : { method, skipped: `the process ended (${signal ?? `code ${code}`}): ${err.trim().split('\n').slice(-1)[0] ?? ''}` });
-    });
-  });
+  return jsonChild<MemoryRow>(script, ['memory', '--memory-child', JSON.stringify({ method, options: o })], process.env, (why) => ({ method, skipped: why }));
 }
 
 const f = (v: number | undefined, d = 2) => (v === undefined ? '-' : v.toFixed(d));
