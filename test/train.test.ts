@@ -123,15 +123,8 @@ test('training can stop and resume to exactly the weights of an uninterrupted ru
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-resume-'));
   const b = toyProblem(1);
-  const stop = { stop: false };
-  const stepB = b.stepFor(b.p);
-  const first = await trainLoop({
-    params: b.p, config, epochBatches: b.epochBatches, stepsPerEpoch: 6, stateDir: dir, stopFlag: stop, progress: quiet,
-    step: (x, ctx) => {
-      if (ctx.step === 8) stop.stop = true; // stop in the middle of the second epoch
-      return stepB(x);
-    },
-  });
+  // stop in the middle of the second epoch, as `advlm pretrain --stop-at-step 9` does (the schedule stays the 18-step one)
+  const first = await trainLoop({ params: b.p, config, epochBatches: b.epochBatches, stepsPerEpoch: 6, stateDir: dir, stopFlag: { stop: false, atStep: 9 }, step: b.stepFor(b.p), progress: quiet });
   assert.equal(first.stopped, true);
   assert.equal(first.steps, 9);
   // as a new process would: the model comes from the state folder

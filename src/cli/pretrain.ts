@@ -13,7 +13,8 @@ export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
   out: { kind: 'string', help: 'output folder (default runs/pretrain-<model>); resumes if it holds a state' },
   model: { kind: 'string', default: D.model as string, help: 'tiny | mini | small | base' },
   epochs: { kind: 'number', default: D.trainer.epochs, check: 'positive-int', help: 'passes over the corpus' },
-  'max-steps': { kind: 'number', default: D.trainer.maxSteps, check: 'non-negative-int', help: 'stop after this many steps (0 = none)' },
+  'max-steps': { kind: 'number', default: D.trainer.maxSteps, check: 'non-negative-int', help: 'end the run (and its schedule: the lr decays to 0 there) after this many steps (0 = none)' },
+  'stop-at-step': { kind: 'number', check: 'positive-int', help: 'stop once this many steps are done, as Ctrl-C would (state saved; the schedule stays the full run\'s, so a later run without it resumes)' },
   'batch-size': { kind: 'number', default: D.batchSize, check: 'positive-int', help: 'sequences per step' },
   'max-length': { kind: 'number', default: D.maxLength, check: 'positive-int', help: 'word pieces per packed sequence' },
   lr: { kind: 'number', default: D.trainer.lr, check: 'positive', help: 'peak learning rate' },
@@ -23,7 +24,7 @@ export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
   corpus: { kind: 'string', help: 'imdb (the IMDB reviews: unsup + train, never dev or test), or a folder of .txt files, one sentence per line (default data/pretrain; none = no books)' },
   'task-text': { kind: 'string', help: 'add these GLUE tasks\' unlabelled training text, e.g. SST-2 or SST-2,CoLA (task-adaptive pre-training)' },
   'limit-lines': { kind: 'number', check: 'positive-int', help: 'read only the first N lines of each book (quick runs)' },
-  from: { kind: 'string', help: 'continue from this checkpoint\'s weights (new schedule), e.g. data/checkpoints/advlm-bert-tiny' },
+  from: { kind: 'string', help: 'continue from this checkpoint\'s weights (new schedule), e.g. data/checkpoints/advlm-bert-tiny-imdb' },
   tokenizer: { kind: 'string', help: 'tokenizer.json or vocab.txt (default: the --from checkpoint\'s, else BERT uncased); saved with the checkpoint' },
   'measure-every-tokens': { kind: 'number', check: 'positive', help: 'a learning curve: dev MLM loss every N training tokens (e.g. 5000000)' },
   probe: { kind: 'boolean', help: 'with --measure-every-tokens: also fine-tune a copy on 1,000 SST-2 sentences and record its dev accuracy' },
@@ -60,7 +61,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     },
   };
   const out = (o.out as string) ?? path.join('runs', `pretrain-${typeof config.model === 'string' ? config.model : 'custom'}`);
-  const stop = { stop: false };
+  const stop = { stop: false, atStep: o['stop-at-step'] as number | undefined };
   const onSignal = () => {
     if (stop.stop) process.exit(130);
     console.log('\nstopping after this step; the state is saved for --resume (Ctrl-C again to quit now)');

@@ -199,7 +199,7 @@ export interface PretrainResult {
  * Pre-trains and saves the model to `outDir` (resumable state in `outDir/resume`). With a state
  * present there, continues where it stopped.
  */
-export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN_DEFAULTS, stopFlag?: { stop: boolean }): Promise<PretrainResult> {
+export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN_DEFAULTS, stopFlag?: { stop: boolean; atStep?: number }): Promise<PretrainResult> {
   const c = { ...PRETRAIN_DEFAULTS, ...config };
   if (c.outputVocabulary !== 'corpus' && c.outputVocabulary !== 'full') throw new Error(`outputVocabulary must be 'corpus' or 'full', got '${c.outputVocabulary}'`);
   for (const [k, v] of [['batchSize', c.batchSize], ['maxLength', c.maxLength]] as const) {

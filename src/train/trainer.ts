@@ -89,8 +89,12 @@ export interface TrainLoopOptions<B> {
   identity?: RunIdentity;
   /** Folder for the resumable state (model, optimiser, position); resumes from it if present. */
   stateDir?: string;
-  /** Set `.stop = true` to end after the current step (the state is saved). */
-  stopFlag?: { stop: boolean };
+  /**
+   * Set `.stop = true` to end after the current step (the state is saved); `atStep` ends the run
+   * once that many steps are done, as if stopped there (not part of the run's identity: the schedule
+   * stays the full run's, so a resume continues it).
+   */
+  stopFlag?: { stop: boolean; atStep?: number };
   progress?: ProgressOptions & { label?: string };
   /** Called after each epoch with its record. */
   onEpoch?: (r: EpochRecord) => void;
@@ -318,7 +322,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
         // let the event loop run once per step: on wasm every await above resolves as a microtask, so
         // without this a SIGINT/SIGTERM handler (which sets the stop flag) would never run
         await new Promise((resolve) => setImmediate(resolve));
-        if (o.stopFlag?.stop) {
+        if (o.stopFlag?.stop || (o.stopFlag?.atStep !== undefined && state.step >= o.stopFlag.atStep)) {
           stopped = true;
           break outer;
         }
