@@ -1,0 +1,108 @@
+/**
+ * Data-parallel steps (src/train/data_parallel.ts): with dropout off, two workers (this thread and a
+ * worker thread, each on half of the batch) give the gradients and loss of one big batch, for plain
+ * training, FreeLB and MLM pre-training; shards are cut and seeded as documented; methods that cannot
+ * be sharded are refused before any work; nothing leaks.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { methodFromJson, MethodStep } from '../src/adversarial/methods';
+import { BertConfig, MlmBatch, disposeModelBatch, disposeParams, namedParams } from '../src/model';
+import { dataParallel, shardArrays, shardBatch, shardBounds, shardSeed } from '../src/train/data_parallel';
+import { TINY_CONFIGS, backend, disposeStepResult, maxAbsDiff, mlmBatch, taskBatch, tinyModel } from './helpers';
+
+const NO_DROPOUT: BertConfig = { ...TINY_CONFIGS.small, hiddenDropout: 0, attentionDropout: 0 };
+const info = { step: 0, epoch: 0, seed: 7, replay: 0 };
+
+test('shards: contiguous, sizes within one, seeds distinct except the first shard\'s', () => {
+  assert.deepEqual(shardBounds(5, 2), [[0, 3], [3, 5]]);
+  assert.deepEqual(shardBounds(7, 3), [[0, 3], [3, 5], [5, 7]]);
+  assert.deepEqual(shardBounds(1, 4), [[0, 1]], 'never an empty shard');
+  assert.equal(shardSeed(7, 0), 7);
+  assert.notEqual(shardSeed(7, 3), 7);
+  assert.notEqual(shardSeed(7, 3), shardSeed(7, 4));
+  assert.notEqual(shardSeed(7, 3), shardSeed(8, 3));
+});
+
+test('an MLM batch is cut at its rows: positions move with their row, targets and output vocabulary follow', async () => {
+  await backend();
+  const b = mlmBatch(true); // 3 x 6, masked flat positions 1, 3, 7
+  const second = shardArrays(b, 1, 3);
+  assert.deepEqual(Array.from(second.positions!), [1], 'position 7 = row 1, column 1 -> row 0 of the shard');
+  assert.deepEqual(Array.from(second.targets!), [5]);
+  assert.equal(second.outputIds!.length, 12);
+  const t = shardBatch(second);
+  assert.deepEqual(t.inputIds.shape, [2, 6]);
+  disposeModelBatch(t);
+  disposeModelBatch(b);
+});
+
+/** 4 x 6 with masked flat positions 1, 3, 7 (rows 0, 0, 1) and 13, 20 (rows 2, 3): two shards score 3 and 2 tokens. */
+function mlmBatch4(): MlmBatch {
+  const b = taskBatch(4, 6);
+  b.labels.dispose();
+  return { ...b, kind: 'mlm', positions: tf.tensor1d([1, 3, 7, 13, 20], 'int32'), targets: tf.tensor1d([5, 9, 11, 2, 30], 'int32') };
+}
+
+async function compare(name: string, config: Record<string, unknown>, mlm: boolean) {
+  const p = tinyModel({ config: NO_DROPOUT, mlm, seed: 2 });
+  const spec = { name, config: methodFromJson(name, config).config as Record<string, unknown> };
+  const objective = mlm ? 'mlm' : 'task';
+  const one = methodFromJson(name, config).makeStep({ params: p, objective, taskKind: 'classification' });
+  let two: MethodStep | undefined;
+  try {
+    two = await dataParallel(methodFromJson(name, config).makeStep({ params: p, objective, taskKind: 'classification' }), spec, p, { workers: 2, objective, taskKind: 'classification' });
+    const batch = mlm ? mlmBatch4() : taskBatch(5, 6);
+    const before = tf.memory().numTensors;
+    const a = one.step(batch, info);
+    const b = two.step(batch, info);
+    assert.ok(Math.abs(a.loss.dataSync()[0] - b.loss.dataSync()[0]) < 1e-5, `${name}: loss ${a.loss.dataSync()[0]} vs ${b.loss.dataSync()[0]}`);
+    assert.deepEqual([...b.grads.keys()].sort(), [...a.grads.keys()].sort());
+    let worst = 0;
+    for (const [k, g] of a.grads) worst = Math.max(worst, maxAbsDiff(g, b.grads.get(k)!));
+    assert.ok(worst < 1e-5, `${name}: gradients differ by ${worst}`);
+    assert.ok(tf.tidy(() => [...a.grads.values()].some((g) => tf.max(tf.abs(g)).dataSync()[0] > 1e-4)), 'the gradients are not all zero');
+    disposeStepResult(a);
+    disposeStepResult(b);
+    // a second step on new weights: the worker's replica follows the main thread's weights
+    for (const [, v] of namedParams(p)) tf.tidy(() => v.assign(tf.mul(v, 0.9)));
+    const a2 = one.step(batch, info);
+    const b2 = two.step(batch, info);
+    assert.ok(Math.abs(a2.loss.dataSync()[0] - b2.loss.dataSync()[0]) < 1e-5, `${name}: after an update, loss ${a2.loss.dataSync()[0]} vs ${b2.loss.dataSync()[0]}`);
+    disposeStepResult(a2);
+    disposeStepResult(b2);
+    assert.equal(tf.memory().numTensors, before, `${name}: the data-parallel step leaked`);
+    disposeModelBatch(batch);
+  } finally {
+    one.dispose();
+    two?.dispose();
+    disposeParams(p);
+  }
+}
+
+test('plain fine-tuning on two workers equals one big batch (dropout off)', async () => {
+  await backend();
+  await compare('vanilla', {}, false);
+});
+
+test('FreeLB-2 (zero start) on two workers equals one big batch (dropout off)', async () => {
+  await backend();
+  await compare('freelb', { K: 2, initMag: 0, alpha: 0.05, eps: 0.2 }, false);
+});
+
+test('MLM pre-training on two workers equals one big batch: shards weighted by masked tokens (dropout off)', async () => {
+  await backend();
+  await compare('vanilla', {}, true);
+});
+
+test('methods that cannot be sharded are refused before any worker starts', async () => {
+  await backend();
+  const p = tinyModel({ config: NO_DROPOUT, seed: 2 });
+  const freeat = methodFromJson('freeat', {});
+  const s = freeat.makeStep({ params: p, objective: 'task', taskKind: 'classification' });
+  await assert.rejects(dataParallel(s, { name: 'freeat', config: freeat.config as Record<string, unknown> }, p, { workers: 2, objective: 'task' }), /runs with one worker/);
+  await assert.rejects(dataParallel(s, { name: 'freeat', config: {} }, p, { workers: 0, objective: 'task' }), /workers must be a whole number >= 1/);
+  s.dispose();
+  disposeParams(p);
+});
