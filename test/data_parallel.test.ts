@@ -5,12 +5,16 @@
  * be sharded are refused before any work; nothing leaks.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { methodFromJson, MethodStep } from '../src/adversarial/methods';
 import { BertConfig, MlmBatch, disposeModelBatch, disposeParams, namedParams } from '../src/model';
 import { dataParallel, shardArrays, shardBatch, shardBounds, shardSeed } from '../src/train/data_parallel';
-import { TINY_CONFIGS, backend, disposeStepResult, maxAbsDiff, mlmBatch, taskBatch, tinyModel } from './helpers';
+import { finetune } from '../src/train/finetune';
+import { TINY_CONFIGS, backend, disposeStepResult, maxAbsDiff, mlmBatch, taskBatch, tinyCheckpoint, tinyModel } from './helpers';
 
 const NO_DROPOUT: BertConfig = { ...TINY_CONFIGS.small, hiddenDropout: 0, attentionDropout: 0 };
 const info = { step: 0, epoch: 0, seed: 7, replay: 0 };
@@ -105,4 +109,25 @@ test('methods that cannot be sharded are refused before any worker starts', asyn
   await assert.rejects(dataParallel(s, { name: 'freeat', config: {} }, p, { workers: 0, objective: 'task' }), /workers must be a whole number >= 1/);
   s.dispose();
   disposeParams(p);
+});
+
+test('finetune with two workers: trains and leaves no tensor behind; a method that cannot be sharded is refused', async () => {
+  await backend();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-dp-'));
+  const ckpt = await tinyCheckpoint(dir);
+  const before = tf.memory().numTensors;
+  const r = await finetune(
+    { task: 'SST-2', checkpoint: ckpt, limitTrain: 24, limitDev: 8, batchSize: 8, maxLength: 16, trainer: { epochs: 1, seed: 0 } },
+    { workers: 2, record: false, progress: { mode: 'silent' } },
+  );
+  assert.equal(r.train.steps, 3);
+  assert.ok(r.train.losses.every(Number.isFinite));
+  disposeParams(r.params);
+  assert.equal(tf.memory().numTensors, before, 'finetune with workers leaked');
+  await assert.rejects(
+    finetune({ task: 'SST-2', checkpoint: ckpt, method: { name: 'rift' }, limitTrain: 8, batchSize: 4, maxLength: 16, trainer: { epochs: 1 } }, { workers: 2, record: false, progress: { mode: 'silent' } }),
+    /'rift' owns trainable parameters .* runs with one worker/,
+  );
+  assert.equal(tf.memory().numTensors, before, 'a refused data-parallel run leaked');
+  fs.rmSync(dir, { recursive: true });
 });

@@ -12,7 +12,7 @@ const D = FINETUNE_DEFAULTS;
 
 export const FINETUNE_OPTIONS: Record<string, OptionSpec> = {
   task: { kind: 'string', help: 'SST-2 | CoLA | MRPC | RTE | STS-B | IMDB (or MNLI, QNLI, QQP with their files)' },
-  checkpoint: { kind: 'string', help: 'pre-trained checkpoint folder (default data/checkpoints/advlm-bert-tiny)' },
+  checkpoint: { kind: 'string', help: 'pre-trained checkpoint folder (default data/checkpoints/advlm-bert-tiny-imdb)' },
   method: { kind: 'string', default: D.method.name, help: `training method: ${methodNames().join(', ')}; its options follow as --<option> (advlm finetune --method M --help)` },
   random: { kind: 'boolean', help: 'start from random weights (same architecture): the no-pre-training baseline' },
   out: { kind: 'string', help: 'output folder (default runs/finetune-<task>-<method>-s<seed>-<run id>); resumes if it holds a state' },
@@ -26,6 +26,7 @@ export const FINETUNE_OPTIONS: Record<string, OptionSpec> = {
   'max-steps': { kind: 'number', default: D.trainer.maxSteps, check: 'non-negative-int', help: 'stop after this many steps (0 = none)' },
   'limit-train': { kind: 'number', check: 'positive-int', help: 'use only the first N training examples' },
   'limit-dev': { kind: 'number', check: 'positive-int', help: 'use only the first N dev examples' },
+  workers: { kind: 'number', default: 1, check: 'positive-int', help: 'threads sharing each minibatch (this one + worker threads; README: Performance); 1 = none. With more than 1, set ADVLM_WASM_THREADS=1' },
 };
 
 export function finetuneInputFrom(o: Record<string, string | number | boolean>, methodOpts: Record<string, OptionSpec> = {}): FinetuneInput {
@@ -63,7 +64,7 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
     console.log('\nstopping after this step; run the same command again to resume');
     stop.stop = true;
   });
-  const r = await finetune(config, { outDir: out, stopFlag: stop });
+  const r = await finetune(config, { outDir: out, stopFlag: stop, workers: options.workers as number });
   console.log(`best dev epoch ${r.best.epoch}: ${Object.entries(r.best.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}; model saved in ${out}`);
   disposeParams(r.params);
 }

@@ -189,7 +189,7 @@ export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>
   const S = o.workers ?? defaultWorkers();
   if (!(Number.isInteger(S) && S >= 1)) throw new Error(`workers must be a whole number >= 1, got ${S}`);
   if (S === 1) return local;
-  if (local.params.length > 0) throw new Error(`method '${spec.name}' owns trainable parameters (${local.params.map(([n]) => n).join(', ')}): it runs with one worker (workers: 1)`);
+  if (local.params.length > 0) throw new Error(`method '${spec.name}' owns trainable parameters (${local.params.length} tensors, e.g. ${local.params[0][0]}): it runs with one worker (workers: 1)`);
   if (local.replays > 1) throw new Error(`method '${spec.name}' takes ${local.replays} optimiser steps per minibatch with a carried delta: it runs with one worker (workers: 1)`);
   if (spec.name === 'rift') throw new Error(`method 'rift' couples the examples of a batch (InfoNCE negatives): it runs with one worker (workers: 1)`);
   const named = namedParams(params);

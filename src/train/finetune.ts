@@ -24,10 +24,11 @@ import { RunIdentity, checkpointDigest, runIdentity, shortId } from './run_ident
 import { taskBatchTensors } from './steps';
 import { BestEpoch, TRAINER_DEFAULTS, TrainResult, TrainerConfig, checkTrainerConfig, trainLoop } from './trainer';
 import { ProgressOptions } from './progress';
+import { dataParallel } from './data_parallel';
 
 /** The project's own pre-trained model (see data/checkpoints/README.md). */
 export function defaultCheckpoint(): string {
-  return path.join(projectRoot(), 'data', 'checkpoints', 'advlm-bert-tiny');
+  return path.join(projectRoot(), 'data', 'checkpoints', 'advlm-bert-tiny-imdb');
 }
 
 export interface FinetuneConfig {
@@ -141,6 +142,11 @@ export interface FinetuneOptions {
   record?: boolean;
   /** Progress display (mode 'silent' to hide it) and its label (default: method and task). */
   progress?: ProgressOptions & { label?: string };
+  /**
+   * Threads sharing each minibatch (this one plus workers; src/train/data_parallel.ts), default 1.
+   * Not part of the run's identity: with dropout off the result is the same to float tolerance.
+   */
+  workers?: number;
 }
 
 export async function finetune(input: FinetuneInput, options: FinetuneOptions = {}): Promise<FinetuneResult> {
@@ -172,7 +178,7 @@ export async function finetune(input: FinetuneInput, options: FinetuneOptions = 
   let teacher: BertParams | undefined;
   let step: ReturnType<typeof method.makeStep>;
   try {
-    step = method.makeStep({
+    const made = method.makeStep({
       params,
       objective: 'task',
       taskKind: task.kind,
@@ -182,6 +188,12 @@ export async function finetune(input: FinetuneInput, options: FinetuneOptions = 
           ? () => (teacher ??= loadCheckpoint(ckpt, { numLabels: task.numLabels, mlm: false, seed: c.trainer.seed }).params)
           : undefined,
     });
+    try {
+      step = (options.workers ?? 1) > 1 ? await dataParallel(made, c.method, params, { workers: options.workers, objective: 'task', taskKind: task.kind, tokenizerFile: ownTokenizer }) : made;
+    } catch (e) {
+      made.dispose();
+      throw e;
+    }
   } catch (e) {
     disposeParams(params); // a method that cannot start loses nothing and leaks nothing
     if (teacher) disposeParams(teacher);

@@ -13,6 +13,7 @@
  * tokens, "movie" and "director" among them). Restricted, the absent rows keep their random
  * initial values, as they would in a model trained from scratch on the task.
  */
+import { dataParallel } from './data_parallel';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -199,7 +200,11 @@ export interface PretrainResult {
  * Pre-trains and saves the model to `outDir` (resumable state in `outDir/resume`). With a state
  * present there, continues where it stopped.
  */
-export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN_DEFAULTS, stopFlag?: { stop: boolean; atStep?: number }): Promise<PretrainResult> {
+/**
+ * `workers`: threads sharing each minibatch (src/train/data_parallel.ts), default 1; like the stop
+ * flag, not part of the run's identity.
+ */
+export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN_DEFAULTS, stopFlag?: { stop: boolean; atStep?: number }, workers = 1): Promise<PretrainResult> {
   const c = { ...PRETRAIN_DEFAULTS, ...config };
   if (c.outputVocabulary !== 'corpus' && c.outputVocabulary !== 'full') throw new Error(`outputVocabulary must be 'corpus' or 'full', got '${c.outputVocabulary}'`);
   for (const [k, v] of [['batchSize', c.batchSize], ['maxLength', c.maxLength]] as const) {
@@ -247,12 +252,23 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
   const record = newRunRecord('pretrain', method.name, c.trainer.seed, { ...c, method: methodSpec(method), model: modelConfig } as unknown as Record<string, unknown>);
   record.identity = identity;
   let teacher: BertParams | undefined;
-  const step = method.makeStep({
+  const made = method.makeStep({
     params,
     objective: 'mlm',
     tokenizer: tok,
     teacher: c.from ? () => (teacher ??= loadCheckpoint(c.from!, { mlm: true }).params) : undefined,
   });
+  let step = made;
+  if (workers > 1) {
+    try {
+      step = await dataParallel(made, methodSpec(method), params, { workers, objective: 'mlm', tokenizerFile: tokenizerSource });
+    } catch (e) {
+      made.dispose();
+      disposeParams(params);
+      if (teacher) disposeParams(teacher);
+      throw e;
+    }
+  }
   console.log(
     `pre-training ${countParams(params)} parameters on ${train.length} sequences (${tokens} tokens), ${stepsPerEpoch} steps per epoch, ` +
       (vocab ? `MLM softmax over the corpus's ${vocab.ids.length} of ${tok.vocabSize} tokens` : `MLM softmax over all ${tok.vocabSize} tokens`) +
