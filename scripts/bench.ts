@@ -16,7 +16,11 @@
  * torch'` works, the PyTorch reference of bench/reference/ on the same batches, with the ratio
  * advlm / PyTorch tokens/s per row. Results go to runs/bench/bench-<date>.json.
  *
- * Options: --full, --warmup N, --steps N, --threads 1,2 (thread counts), --no-torch, --no-pair.
+ * Data-parallel rows (src/train/data_parallel.ts): vanilla and FreeLB-3 with N workers of one wasm
+ * thread each sharing every minibatch (N = the cores, `--workers N`, 0 = none), next to the rows and
+ * the PyTorch reference on N threads.
+ *
+ * Options: --full, --warmup N, --steps N, --threads 1,2 (thread counts), --workers N, --no-torch, --no-pair.
  * `npm run bench -- matmul` instead compares advlm's wasm matMul with tfjs's stock kernel (scripts/bench/matmul.ts);
  * `npm run bench -- profile [--shape mlm|finetune] [--method NAME]` times one step kernel by kernel (scripts/bench/profile.ts).
  * `npm run bench -- memory [--steps 300] [--methods a,b]`: RSS and tf.memory() over a long run of every method (scripts/bench/memory.ts).
@@ -42,6 +46,8 @@ interface Options {
   threads: number[];
   torch: boolean;
   pair: boolean;
+  /** Workers of the data-parallel rows (0 = none). */
+  workers: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -57,7 +63,9 @@ function parseOptions(argv: string[]): Options {
   };
   const threads = value('--threads')?.split(',').map(Number) ?? [...new Set([1, defaultWasmThreads()])];
   if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`--threads needs thread counts such as 1,2; got '${value('--threads')}'`);
-  return { full: argv.includes('--full'), warmup: int('--warmup', 2, 0), steps: int('--steps', 5, 1), threads, torch: !argv.includes('--no-torch'), pair: !argv.includes('--no-pair') };
+  const workers = int('--workers', defaultWasmThreads(), 0);
+  if (workers > 1 && !threads.includes(workers)) threads.push(workers);
+  return { full: argv.includes('--full'), warmup: int('--warmup', 2, 0), steps: int('--steps', 5, 1), threads, torch: !argv.includes('--no-torch'), pair: !argv.includes('--no-pair'), workers };
 }
 
 function specs(full: boolean): RowSpec[] {
@@ -67,6 +75,13 @@ function specs(full: boolean): RowSpec[] {
   for (const config of configs)
     for (const shape of ['finetune', 'mlm'] as const)
       for (const method of methods) out.push({ config, shape, method, ...(method === 'freelb' ? { options: { K: 3 } } : {}) });
+  return out;
+}
+
+/** The data-parallel rows: vanilla and FreeLB-3 on `workers` threads sharing each minibatch, one wasm thread each. */
+function workerSpecs(workers: number): RowSpec[] {
+  const out: RowSpec[] = [];
+  for (const shape of ['finetune', 'mlm'] as const) for (const method of ['vanilla', 'freelb']) out.push({ config: 'tiny', shape, method, workers, ...(method === 'freelb' ? { options: { K: 3 } } : {}) });
   return out;
 }
 
@@ -109,7 +124,12 @@ function torchRows(python: string, threads: number, dataFile: string, o: Options
 }
 
 const fmt = (x: number | undefined, digits = 0) => (x === undefined ? '-' : x.toFixed(digits));
-const sameRow = (a: Pick<AdvlmRow, 'threads' | 'config' | 'shape'>) => (b: Pick<AdvlmRow, 'threads' | 'config' | 'shape'>) => a.threads === b.threads && a.config === b.config && a.shape === b.shape;
+type RowKey = Pick<AdvlmRow, 'threads' | 'config' | 'shape' | 'workers'>;
+/** Cores a row uses: wasm threads x workers. */
+const coresOf = (r: RowKey) => r.threads * (r.workers ?? 1);
+const sameRow = (a: RowKey) => (b: RowKey) => a.threads === b.threads && (a.workers ?? 1) === (b.workers ?? 1) && a.config === b.config && a.shape === b.shape;
+/** The PyTorch row on as many threads as the advlm row uses cores. */
+const torchMatch = (a: RowKey) => (t: TorchRow) => t.threads === coresOf(a) && t.config === a.config && t.shape === a.shape;
 
 /** Passes of a step: full forwards F, backwards with parameter gradients B, to the inputs only b, partial forwards/backwards p. */
 function passesOf(r: AdvlmRow): string {
@@ -118,18 +138,18 @@ function passesOf(r: AdvlmRow): string {
 }
 
 function printTable(rows: AdvlmRow[], torch: TorchRow[]): void {
-  const head = ['threads', 'config', 'shape', 'method', 'ms/step', 'CPU ms', 'tokens/s', 'x vanilla', 'passes', 'GFLOP/s', 'matMul', 'RSS MB', 'tf MB', 'leak/step', 'PyTorch tok/s', 'x vanilla', 'advlm/PT', 'by CPU'];
+  const head = ['threads', 'workers', 'config', 'shape', 'method', 'ms/step', 'CPU ms', 'tokens/s', 'x vanilla', 'passes', 'GFLOP/s', 'matMul', 'RSS MB', 'tf MB', 'leak/step', 'PyTorch tok/s', 'x vanilla', 'advlm/PT', 'by CPU'];
   const lines: string[][] = [];
   for (const r of rows) {
     if (r.skipped) {
-      lines.push([String(r.threads), r.config, r.shape, r.method, `skipped: ${r.skipped}`]);
+      lines.push([String(r.threads), String(r.workers ?? 1), r.config, r.shape, r.method, `skipped: ${r.skipped}`]);
       continue;
     }
     const vanilla = rows.find((v) => sameRow(r)(v) && v.method === 'vanilla' && !v.skipped);
-    const pt = torch.find((t) => sameRow(r)(t) && t.method === r.method);
-    const ptVanilla = torch.find((t) => sameRow(r)(t) && t.method === 'vanilla');
+    const pt = torch.find((t) => torchMatch(r)(t) && t.method === r.method);
+    const ptVanilla = torch.find((t) => torchMatch(r)(t) && t.method === 'vanilla');
     lines.push([
-      String(r.threads), r.config, r.shape, r.method + (r.options ? ` ${JSON.stringify(r.options)}` : ''), fmt(r.msPerStep), fmt(r.cpuMsPerStep), fmt(r.tokensPerSec),
+      String(r.threads), String(r.workers ?? 1), r.config, r.shape, r.method + (r.options ? ` ${JSON.stringify(r.options)}` : ''), fmt(r.msPerStep), fmt(r.cpuMsPerStep), fmt(r.tokensPerSec),
       vanilla ? fmt(r.msPerStep! / vanilla.msPerStep!, 2) : '-', passesOf(r), fmt(r.gflops, 1), fmt(r.matMulGflops, 1),
       fmt(r.rssPeakMB), fmt(r.tfPeakMB), fmt(r.leakedPerStep, 1),
       pt ? fmt(pt.tokensPerSec) : '-', pt && ptVanilla ? fmt(pt.msPerStep / ptVanilla.msPerStep, 2) : '-', pt ? fmt(r.tokensPerSec! / pt.tokensPerSec, 2) : '-',
@@ -138,7 +158,7 @@ function printTable(rows: AdvlmRow[], torch: TorchRow[]): void {
   }
   const full = [head, ...lines.filter((l) => l.length === head.length)];
   const widths = head.map((_, j) => Math.max(...full.map((l) => l[j].length)));
-  for (const l of [head, ...lines]) console.log(l.length === head.length ? l.map((c, j) => (j < 4 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ') : l.join('  '));
+  for (const l of [head, ...lines]) console.log(l.length === head.length ? l.map((c, j) => (j < 5 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ') : l.join('  '));
 }
 
 async function main(): Promise<void> {
@@ -173,6 +193,14 @@ async function main(): Promise<void> {
       const r = await advlmRow(t, spec, dataFile, o);
       console.log(`  advlm ${t} thread(s), ${spec.config} ${spec.shape} ${spec.method}: ${r.skipped ? `skipped (${r.skipped})` : `${fmt(r.msPerStep)} ms/step`}`);
       rows.push(r);
+    }
+    // the data-parallel rows use as many cores as this thread count: measured before PyTorch's rows at it
+    if (t === o.workers && t > 1) {
+      for (const spec of workerSpecs(t)) {
+        const r = await advlmRow(1, spec, dataFile, o);
+        console.log(`  advlm ${t} workers of 1 thread, ${spec.config} ${spec.shape} ${spec.method}: ${r.skipped ? `skipped (${r.skipped})` : `${fmt(r.msPerStep)} ms/step`}`);
+        rows.push(r);
+      }
     }
     if (python) {
       const got = torchRows(python, t, dataFile, o);

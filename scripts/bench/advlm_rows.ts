@@ -14,6 +14,7 @@ import { BertParams, ModelBatch, PassCounts, countPasses, disposeModelBatch, dis
 import { ADAMW_DEFAULTS, AdamWState, adamWStep, clipGlobalNorm, disposeAdamW, initAdamW } from '../../src/train/adamw';
 import { NamedVariables, disposeGrads } from '../../src/model/gradients';
 import { mlmBatchTensors } from '../../src/train/steps';
+import { dataParallel } from '../../src/train/data_parallel';
 import { forwardMatMulMacs, stepFlops } from './flops';
 
 /** The batches every engine times: real text from the default pre-training corpus, full-length sequences. */
@@ -53,6 +54,8 @@ export interface RowSpec {
   method: string;
   /** The method's options (JSON), e.g. { K: 3 }. */
   options?: Record<string, unknown>;
+  /** Threads sharing each minibatch (src/train/data_parallel.ts); absent = 1. */
+  workers?: number;
 }
 
 export interface AdvlmRow extends RowSpec {
@@ -133,7 +136,7 @@ export function benchTrainingStep(s: MethodStep, batch: ModelBatch, named: Named
 }
 
 /** One row: warm-up steps, then timed steps, each as the trainer takes it. */
-function runRow(spec: RowSpec, data: BenchData, base: Pick<AdvlmRow, 'backend' | 'threads' | 'matMulGflops'>, warmup: number, steps: number): AdvlmRow {
+async function runRow(spec: RowSpec, data: BenchData, base: Pick<AdvlmRow, 'backend' | 'threads' | 'matMulGflops'>, warmup: number, steps: number): Promise<AdvlmRow> {
   const B = spec.shape === 'mlm' ? data.mlm.shape[0] : data.task.inputIds.length;
   const row: AdvlmRow = { ...spec, engine: 'advlm', ...base, batch: B, seqLen: data.seqLen };
   const method = methodFromJson(spec.method, spec.options ?? {});
@@ -157,6 +160,7 @@ function runRow(spec: RowSpec, data: BenchData, base: Pick<AdvlmRow, 'backend' |
   };
   try {
     step = method.makeStep({ params: p, objective, taskKind: 'classification', tokenizer: loadTokenizer(), teacher: () => (teacher ??= initParams(config, { ...heads, seed: 1 })) });
+    if ((spec.workers ?? 1) > 1) step = await dataParallel(step, { name: method.name, config: method.config as Record<string, unknown> }, p, { workers: spec.workers, objective, taskKind: 'classification' });
     const named = [...namedParams(p), ...step.params];
     opt = initAdamW(named);
     for (let i = 0; i < warmup; i++) trainStep(step, named, opt, i);
@@ -214,5 +218,5 @@ export async function runChild(arg: string): Promise<void> {
   const report = await initBackend({ log: false });
   const data = JSON.parse(fs.readFileSync(o.data, 'utf8')) as BenchData;
   const base = { backend: report.name, threads: report.threads, matMulGflops: matMulGflops(namedConfig(o.spec.config).hiddenSize) };
-  process.stdout.write('\n' + JSON.stringify(runRow(o.spec, data, base, o.warmup, o.steps)) + '\n');
+  process.stdout.write('\n' + JSON.stringify(await runRow(o.spec, data, base, o.warmup, o.steps)) + '\n');
 }
