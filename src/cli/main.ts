@@ -50,7 +50,7 @@ async function env(): Promise<void> {
 }
 
 /** Sentences for the start-up demo: the pre-trained model fills in the [MASK]. */
-const DEMO_SENTENCES = ['the king and the [MASK] sat upon their thrones .', 'she opened the [MASK] and looked out at the sea .'];
+const DEMO_SENTENCES = ['this movie is one of the [MASK] films i have ever seen .', 'i would not [MASK] this film to anyone .', 'the acting was [MASK] .'];
 
 async function start(): Promise<void> {
   await env();

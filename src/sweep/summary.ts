@@ -296,7 +296,7 @@ interface DetailColumns {
 }
 
 function details(s: SweepSummary, digits: number): DetailColumns {
-  const header = ['task', 'method', 'seeds', 'median (variance)', 'mean ± SE', `Δ vs ${s.baseline}`, 'bootstrap 95% interval', 'paired t-test over seeds'];
+  const header = ['task', 'method', 'seeds', 'median (variance)', 'mean ± SE', `Δ vs ${s.baseline}`, 'bootstrap 95% interval', 'paired difference ± SE, t-test over seeds'];
   const rows = s.rows.map((r) => {
     const c = r.vsBaseline;
     const isBase = isBaselineRow(s, r);
@@ -308,7 +308,7 @@ function details(s: SweepSummary, digits: number): DetailColumns {
       r.values.length ? `${num(r.mean, digits)} ± ${num(r.se, digits)}` : '-',
       isBase ? 'baseline' : c?.bootstrap ? num(c.bootstrap.observed, digits, true) : c?.tTest ? num(c.tTest.meanDifference, digits, true) : '-',
       isBase ? '' : c?.bootstrap ? `[${num(c.bootstrap.interval[0], digits, true)}, ${num(c.bootstrap.interval[1], digits, true)}]` : '-',
-      isBase ? '' : c?.tTest ? `t = ${num(c.tTest.t, 2)}, df ${c.tTest.df}, p = ${pText(c.tTest.p)}` : '-',
+      isBase ? '' : c?.tTest ? `${num(c.tTest.meanDifference, digits, true)} ± ${num(c.tTest.se, digits)}: t = ${num(c.tTest.t, 2)}, df ${c.tTest.df}, p = ${pText(c.tTest.p)}` : '-',
     ];
   });
   return { header, rows };
