@@ -286,6 +286,7 @@ test('a baseline checkpoint: the summary compares checkpoints (same method, pair
   assert.equal(imdb.vsBaseline!.tTest!.p, tt.p);
   assert.match(sweepMarkdown(s), /Δ vs random/);
   assert.match(sweepMarkdown(s), /from the checkpoint 'random'/);
+  assert.equal(s.paper, undefined, 'no published table of methods beside a comparison of starting points');
   // compared by method (the default), the same records have no baseline: vanilla is the only method
   const byMethod = summarizeSweep(records);
   assert.equal(byMethod.compareBy, 'method');

@@ -194,7 +194,7 @@ export function summarizeSweep(records: readonly SweepRecord[], manifest?: Sweep
     .filter((s) => s.record?.status === 'failed')
     .map((s) => ({ cell: s.record!.cell, stage: s.record!.error?.stage ?? '?', message: s.record!.error?.message ?? '?' }));
   const evaluations = evaluationTables(slots, tasks, rowsOrder, rowOf);
-  return { name: manifest?.name ?? records[0]?.sweep ?? 'sweep', baseline, compareBy, evaluations, rows, table, failures, paper: paperTableFor(tasks), notes };
+  return { name: manifest?.name ?? records[0]?.sweep ?? 'sweep', baseline, compareBy, evaluations, rows, table, failures, paper: compareBy === 'method' ? paperTableFor(tasks) : undefined, notes }; // the papers' tables compare methods, not starting points
 }
 
 /** The median of each metric of each evaluation other than dev and test, per task and table row. */
