@@ -286,8 +286,9 @@ function num(v: number | undefined, digits: number, signed = false): string {
   return signed && v > 0 && !/^0(\.0*)?$/.test(clean) ? `+${clean}` : clean;
 }
 
+/** "p < 0.001" or "p = 0.123". */
 function pText(p: number): string {
-  return p < 0.001 ? '< 0.001' : p.toFixed(3);
+  return p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`;
 }
 
 interface DetailColumns {
@@ -308,7 +309,7 @@ function details(s: SweepSummary, digits: number): DetailColumns {
       r.values.length ? `${num(r.mean, digits)} ± ${num(r.se, digits)}` : '-',
       isBase ? 'baseline' : c?.bootstrap ? num(c.bootstrap.observed, digits, true) : c?.tTest ? num(c.tTest.meanDifference, digits, true) : '-',
       isBase ? '' : c?.bootstrap ? `[${num(c.bootstrap.interval[0], digits, true)}, ${num(c.bootstrap.interval[1], digits, true)}]` : '-',
-      isBase ? '' : c?.tTest ? `${num(c.tTest.meanDifference, digits, true)} ± ${num(c.tTest.se, digits)}: t = ${num(c.tTest.t, 2)}, df ${c.tTest.df}, p = ${pText(c.tTest.p)}` : '-',
+      isBase ? '' : c?.tTest ? `${num(c.tTest.meanDifference, digits, true)} ± ${num(c.tTest.se, digits)}: t = ${num(c.tTest.t, 2)}, df ${c.tTest.df}, ${pText(c.tTest.p)}` : '-',
     ];
   });
   return { header, rows };
