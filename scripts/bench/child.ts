@@ -5,9 +5,9 @@
  */
 import { spawn } from 'child_process';
 
-export function jsonChild<T>(script: string, args: string[], env: NodeJS.ProcessEnv, crashed: (why: string) => T): Promise<T> {
+export function jsonChild<T>(script: string, args: string[], env: NodeJS.ProcessEnv, crashed: (why: string) => T, nodeArgs: string[] = []): Promise<T> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (d) => (out += d));
