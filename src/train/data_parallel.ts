@@ -26,9 +26,9 @@
  * stays synchronous, as MethodStep requires.
  *
  * Not supported (refused when the step is built, with the reason): methods that own trainable
- * parameters (RIFT's projection heads) or whose loss couples the examples of a batch (RIFT's InfoNCE
- * takes its negatives from the other examples), and methods with several replays per minibatch
- * (FreeAT) whose carried delta would have to follow the shard: run those with one worker.
+ * parameters, which today means RIFT (its projection heads; its InfoNCE also takes negatives from the
+ * other examples of the batch, which a shard does not see), and methods with several replays per
+ * minibatch (FreeAT), whose carried delta would have to follow the shard: run those with one worker.
  */
 import * as os from 'os';
 import * as path from 'path';
@@ -173,6 +173,9 @@ interface WorkerHandle {
   grads: Float32Array;
 }
 
+/** How long a step waits for a worker before giving up on it. */
+const WORKER_DEADLINE_MS = 30 * 60_000;
+
 const BOOT = `require('tsx/cjs/api').register(); require(require('worker_threads').workerData.file);`;
 
 /** The number of workers `workers: undefined` means: every core the process may use. */
@@ -191,7 +194,6 @@ export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>
   if (S === 1) return local;
   if (local.params.length > 0) throw new Error(`method '${spec.name}' owns trainable parameters (${local.params.length} tensors, e.g. ${local.params[0][0]}): it runs with one worker (workers: 1)`);
   if (local.replays > 1) throw new Error(`method '${spec.name}' takes ${local.replays} optimiser steps per minibatch with a carried delta: it runs with one worker (workers: 1)`);
-  if (spec.name === 'rift') throw new Error(`method 'rift' couples the examples of a batch (InfoNCE negatives): it runs with one worker (workers: 1)`);
   const named = namedParams(params);
   const names = named.map(([n]) => n);
   const sizes = named.map(([, v]) => v.size);
@@ -272,7 +274,13 @@ export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>
     const replies = new Map<number, ShardReply>();
     for (const s of sent) {
       const h = handles[s - 1];
-      while (Atomics.load(h.flag, 0) === 1) Atomics.wait(h.flag, 0, 1, 1000);
+      // a worker answers every shard (its errors included); the deadline only guards against one that died (out of memory)
+      const deadline = Date.now() + WORKER_DEADLINE_MS;
+      while (Atomics.load(h.flag, 0) === 1 && Date.now() < deadline) Atomics.wait(h.flag, 0, 1, 1000);
+      if (Atomics.load(h.flag, 0) === 1) {
+        failure ??= new Error(`data-parallel worker ${s} did not answer within ${WORKER_DEADLINE_MS / 60000} minutes (did it run out of memory?); run with workers: 1`);
+        continue;
+      }
       const reply = receiveMessageOnPort(h.port)?.message as ShardReply | undefined;
       Atomics.store(h.flag, 0, 0);
       if (!reply || reply.error) failure ??= new Error(`data-parallel worker ${s}: ${reply?.error ?? 'no reply'}`);
