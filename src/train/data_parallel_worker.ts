@@ -4,7 +4,7 @@
  * from shared memory, runs the method's step, writes the gradients into its shared buffer, replies
  * with the scalars and raises its flag.
  */
-import { MessagePort, workerData } from 'worker_threads';
+import { isMainThread, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { methodFromJson } from '../adversarial/methods'; // the index registers every method
@@ -13,54 +13,61 @@ import { disposeModelBatch, initParams, namedParams } from '../model';
 import { loadTokenizer } from '../tokenizer';
 import { ShardArrays, ShardReply, WorkerSetup, shardBatch } from './data_parallel';
 
-const setup = (workerData as { setup: WorkerSetup }).setup;
-const port: MessagePort = setup.port;
-const flag = new Int32Array(setup.flag);
-const weights = new Float32Array(setup.weights);
-const grads = new Float32Array(setup.grads);
-
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-(async () => {
-  await initBackend({ log: false, threads: setup.threads });
-  const params = initParams(setup.config, { ...setup.heads, seed: 0 }); // values come from the main thread each step
-  const named = namedParams(params);
-  const names = named.map(([n]) => n);
-  const sizes = named.map(([, v]) => v.size);
-  if (names.join('\n') !== setup.names.join('\n') || sizes.join() !== setup.sizes.join()) throw new Error('the replica\'s parameters differ from the main thread\'s (names or sizes)');
-  const method = methodFromJson(setup.method.name, setup.method.config);
-  const step = method.makeStep({ params, objective: setup.objective, taskKind: setup.taskKind, tokenizer: loadTokenizer(setup.tokenizerFile) });
-  port.on('message', ({ shard, info }: { shard: ShardArrays; info: StepInfo }) => {
-    let reply: ShardReply;
-    try {
-      let at = 0;
-      for (const [, v] of named) {
-        const value = tf.tensor(weights.subarray(at, at + v.size), v.shape, 'float32');
-        v.assign(value);
-        value.dispose();
-        at += v.size;
-      }
-      const batch = shardBatch(shard);
+/** Serves shards until the thread ends. */
+export async function serveShards(setup: WorkerSetup): Promise<void> {
+  const port = setup.port;
+  const flag = new Int32Array(setup.flag);
+  const weights = new Float32Array(setup.weights);
+  const grads = new Float32Array(setup.grads);
+  try {
+    await initBackend({ log: false, threads: setup.threads });
+    const params = initParams(setup.config, { ...setup.heads, seed: 0 }); // values come from the main thread each step
+    const named = namedParams(params);
+    const names = named.map(([n]) => n);
+    const sizes = named.map(([, v]) => v.size);
+    if (names.join('\n') !== setup.names.join('\n') || sizes.join() !== setup.sizes.join()) throw new Error('the replica\'s parameters differ from the main thread\'s (names or sizes)');
+    const method = methodFromJson(setup.method.name, setup.method.config);
+    const step = method.makeStep({ params, objective: setup.objective, taskKind: setup.taskKind, tokenizer: loadTokenizer(setup.tokenizerFile) });
+    port.on('message', ({ shard, info }: { shard: ShardArrays; info: StepInfo }) => {
+      let reply: ShardReply;
       try {
-        const r = step.step(batch, info);
-        const present = names.map((n) => r.grads.has(n));
-        at = 0;
-        named.forEach(([n, v]) => {
-          if (r.grads.has(n)) grads.set(r.grads.get(n)!.dataSync() as Float32Array, at);
+        let at = 0;
+        for (const [, v] of named) {
+          const value = tf.tensor(weights.subarray(at, at + v.size), v.shape, 'float32');
+          v.assign(value);
+          value.dispose();
           at += v.size;
-        });
-        const metrics = Object.fromEntries(Object.entries(r.metrics).map(([k, s]) => [k, s.dataSync()[0]]));
-        reply = { loss: r.loss.dataSync()[0], count: shard.kind === 'mlm' ? shard.positions!.length : shard.shape[0], metrics, present };
-        tf.dispose([r.loss, ...r.grads.values(), ...Object.values(r.metrics)]);
-      } finally {
-        disposeModelBatch(batch);
+        }
+        const batch = shardBatch(shard);
+        try {
+          const r = step.step(batch, info);
+          const present = names.map((n) => r.grads.has(n));
+          at = 0;
+          named.forEach(([n, v]) => {
+            if (r.grads.has(n)) grads.set(r.grads.get(n)!.dataSync() as Float32Array, at);
+            at += v.size;
+          });
+          const metrics = Object.fromEntries(Object.entries(r.metrics).map(([k, x]) => [k, x.dataSync()[0]]));
+          reply = { loss: r.loss.dataSync()[0], count: shard.kind === 'mlm' ? shard.positions!.length : shard.shape[0], metrics, present };
+          tf.dispose([r.loss, ...r.grads.values(), ...Object.values(r.metrics)]);
+        } finally {
+          disposeModelBatch(batch);
+        }
+      } catch (e) {
+        reply = { loss: NaN, count: 0, metrics: {}, present: [], error: errorText(e) };
       }
-    } catch (e) {
-      reply = { loss: NaN, count: 0, metrics: {}, present: [], error: errorText(e) };
-    }
-    port.postMessage(reply);
-    Atomics.store(flag, 0, 2);
-    Atomics.notify(flag, 0);
-  });
-  port.postMessage({ ready: true });
-})().catch((e) => port.postMessage({ error: errorText(e) }));
+      port.postMessage(reply);
+      Atomics.store(flag, 0, 2);
+      Atomics.notify(flag, 0);
+    });
+    port.postMessage({ ready: true });
+  } catch (e) {
+    port.postMessage({ error: errorText(e) });
+  }
+}
+
+// started as a worker by dataParallel; imported anywhere else (a notebook, a test), it does nothing
+const data = workerData as { setup?: WorkerSetup } | null;
+if (!isMainThread && data?.setup) void serveShards(data.setup);
