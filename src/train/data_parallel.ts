@@ -46,7 +46,6 @@ export interface ShardArrays {
   attentionMask: Float32Array;
   /** Task: labels [n] (int32 for classes, float32 for regression). */
   labels?: Int32Array | Float32Array;
-  labelDtype?: 'int32' | 'float32';
   /** MLM: flat positions b * T + t within the shard, targets, and the output vocabulary. */
   positions?: Int32Array;
   targets?: Int32Array;
@@ -87,7 +86,7 @@ export function shardArrays(batch: TrainBatch, from: number, to: number): ShardA
   };
   if (batch.kind === 'task') {
     const labels = batch.labels.dataSync() as Int32Array | Float32Array;
-    return { kind: 'task', ...base, labels: labels.slice(from, to), labelDtype: batch.labels.dtype === 'int32' ? 'int32' : 'float32' };
+    return { kind: 'task', ...base, labels: labels.slice(from, to) };
   }
   const positions = batch.positions.dataSync() as Int32Array;
   const targets = batch.targets.dataSync() as Int32Array;
@@ -110,7 +109,7 @@ export function shardBatch(a: ShardArrays): TrainBatch {
     attentionMask: tf.tensor2d(a.attentionMask, a.shape, 'float32'), // [n, T]
   };
   const examples = a.examples ? { examples: a.examples } : {};
-  if (a.kind === 'task') return { kind: 'task', ...inputs, labels: tf.tensor1d(a.labels!, a.labelDtype ?? 'int32'), ...examples }; // [n]
+  if (a.kind === 'task') return { kind: 'task', ...inputs, labels: tf.tensor1d(a.labels!, a.labels instanceof Int32Array ? 'int32' : 'float32'), ...examples }; // [n]
   return {
     kind: 'mlm',
     ...inputs,
@@ -151,7 +150,6 @@ export interface WorkerSetup {
 /** A worker's answer for one shard (its gradients are in its SharedArrayBuffer). */
 export interface ShardReply {
   loss: number;
-  count: number;
   metrics: Record<string, number>;
   /** Parameters the shard's loss reached (the others have no gradient). */
   present: boolean[];
@@ -296,7 +294,7 @@ export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>
     const others = sent.map((s) => ({ reply: replies.get(s)!, grads: handles[s - 1].grads, w: counts[s] / N }));
     const metricNames = Object.keys(own?.metrics ?? others[0].reply.metrics);
     const grads = new Map<string, tf.Tensor>();
-    const scalars = tf.tidy(() => {
+    tf.tidy(() => {
       let at = 0;
       for (let i = 0; i < names.length; i++) {
         const name = names[i];
@@ -309,15 +307,13 @@ export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>
         at += sizes[i];
         if (g) grads.set(name, tf.keep(g));
       }
-      const mix = (mineValue: number, theirs: (r: ShardReply) => number) => w0 * mineValue + others.reduce((a, o) => a + o.w * theirs(o.reply), 0);
-      return {
-        loss: tf.scalar(mix(own ? own.loss.dataSync()[0] : 0, (r) => r.loss)),
-        ...Object.fromEntries(metricNames.map((k) => [`metric:${k}`, tf.scalar(mix(own ? own.metrics[k].dataSync()[0] : 0, (r) => r.metrics[k] ?? 0))])),
-      } as Record<string, tf.Scalar>;
     });
+    // the loss and the metrics: numbers mixed on the CPU, one scalar each
+    const mix = (mineValue: number, theirs: (r: ShardReply) => number) => w0 * mineValue + others.reduce((a, o) => a + o.w * theirs(o.reply), 0);
+    const loss = tf.scalar(mix(own ? own.loss.dataSync()[0] : 0, (r) => r.loss));
+    const metrics = Object.fromEntries(metricNames.map((k) => [k, tf.scalar(mix(own ? own.metrics[k].dataSync()[0] : 0, (r) => r.metrics[k] ?? 0))]));
     if (own) disposeResult(own);
-    const { loss, ...rest } = scalars;
-    return { loss, grads, metrics: Object.fromEntries(Object.entries(rest).map(([k, v]) => [k.slice('metric:'.length), v])) };
+    return { loss, grads, metrics };
   };
 
   return {

@@ -50,13 +50,13 @@ export async function serveShards(setup: WorkerSetup): Promise<void> {
             at += v.size;
           });
           const metrics = Object.fromEntries(Object.entries(r.metrics).map(([k, x]) => [k, x.dataSync()[0]]));
-          reply = { loss: r.loss.dataSync()[0], count: shard.kind === 'mlm' ? shard.positions!.length : shard.shape[0], metrics, present };
+          reply = { loss: r.loss.dataSync()[0], metrics, present };
           tf.dispose([r.loss, ...r.grads.values(), ...Object.values(r.metrics)]);
         } finally {
           disposeModelBatch(batch);
         }
       } catch (e) {
-        reply = { loss: NaN, count: 0, metrics: {}, present: [], error: errorText(e) };
+        reply = { loss: NaN, metrics: {}, present: [], error: errorText(e) };
       }
       port.postMessage(reply);
       Atomics.store(flag, 0, 2);

@@ -26,7 +26,7 @@ import { appendRunRecord, newRunRecord } from './run_record';
 import { finetune } from './finetune';
 import { RunIdentity, checkpointDigest, runIdentity, sha256 } from './run_identity';
 import { mlmBatchTensors, mlmLoss } from './steps';
-import { CurvePoint, TRAINER_DEFAULTS, TrainResult, TrainerConfig, checkTrainerConfig, hasTrainerState, trainLoop } from './trainer';
+import { CurvePoint, StopFlag, TRAINER_DEFAULTS, TrainResult, TrainerConfig, checkTrainerConfig, hasTrainerState, trainLoop } from './trainer';
 
 export interface PretrainConfig {
   /** A named size (tiny, mini, small, base) or a full configuration. */
@@ -204,7 +204,7 @@ export interface PretrainResult {
  * `workers`: threads sharing each minibatch (src/train/data_parallel.ts), default 1; like the stop
  * flag, not part of the run's identity.
  */
-export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN_DEFAULTS, stopFlag?: { stop: boolean; atStep?: number }, workers = 1): Promise<PretrainResult> {
+export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN_DEFAULTS, stopFlag?: StopFlag, workers = 1): Promise<PretrainResult> {
   const c = { ...PRETRAIN_DEFAULTS, ...config };
   if (c.outputVocabulary !== 'corpus' && c.outputVocabulary !== 'full') throw new Error(`outputVocabulary must be 'corpus' or 'full', got '${c.outputVocabulary}'`);
   for (const [k, v] of [['batchSize', c.batchSize], ['maxLength', c.maxLength]] as const) {

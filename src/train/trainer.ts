@@ -62,6 +62,12 @@ export interface BestEpoch {
   value: number;
 }
 
+/** Set `stop` to end a run after the current step; `atStep` ends it once that many steps are done. */
+export interface StopFlag {
+  stop: boolean;
+  atStep?: number;
+}
+
 export interface TrainLoopOptions<B> {
   params: BertParams;
   config: TrainerConfig;
@@ -94,7 +100,7 @@ export interface TrainLoopOptions<B> {
    * once that many steps are done, as if stopped there (not part of the run's identity: the schedule
    * stays the full run's, so a resume continues it).
    */
-  stopFlag?: { stop: boolean; atStep?: number };
+  stopFlag?: StopFlag;
   progress?: ProgressOptions & { label?: string };
   /** Called after each epoch with its record. */
   onEpoch?: (r: EpochRecord) => void;
