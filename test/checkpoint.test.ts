@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { disposeParams, initParams, loadCheckpoint, namedParams, saveCheckpoint, toHfConfig } from '../src/model';
-import { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors } from '../src/model/safetensors';
+import { f16ToF32, parseSafetensors, readSafetensors, serializeSafetensors, toFloat16Bits, writeSafetensors } from '../src/model/safetensors';
 import { TINY_CONFIGS, backend, expectNoLeak } from './helpers';
 
 const TINY = { ...TINY_CONFIGS.micro, vocabSize: 40, maxPositions: 10 };
@@ -34,6 +34,54 @@ test('safetensors: bytes round-trip, header aligned to 8, F16/BF16 read as float
   assert.deepEqual(Array.from(half.tensors.get('bf')!.values), [1, 0.5]);
   assert.deepEqual(half.skipped, ['position_ids']);
   assert.throws(() => parseSafetensors(Buffer.from('nonsense!!'), 'junk.safetensors'), /junk.safetensors: not a safetensors file/);
+});
+
+test('float16 writing: every float16 value round-trips, halfway values round to even, overflow is infinity, underflow zero', () => {
+  // all 63,488 finite float16 values (both signs, subnormals included) come back with their own bits
+  const finite = Array.from({ length: 0x10000 }, (_, h) => h).filter((h) => (h & 0x7c00) !== 0x7c00);
+  const back = toFloat16Bits(Float32Array.from(finite, f16ToF32));
+  for (let i = 0; i < finite.length; i++) if (back[i] !== finite[i]) assert.fail(`0x${finite[i].toString(16)} came back as 0x${back[i].toString(16)}`);
+  // the midpoint between two neighbours (exact in float32) goes to the one with an even last bit
+  const mids: number[] = [];
+  const expected: number[] = [];
+  for (const h of [0x0000, 0x0001, 0x0002, 0x03ff, 0x0400, 0x3bff, 0x3c00, 0x3c01, 0x7bfe, 0x8001, 0xbc00]) {
+    mids.push((f16ToF32(h) + f16ToF32(h + 1)) / 2);
+    expected.push(h & 1 ? h + 1 : h);
+    // a hair further from zero always goes to the neighbour further from zero
+    mids.push(Math.fround(((f16ToF32(h) + f16ToF32(h + 1)) / 2) * (1 + 2 ** -20)));
+    expected.push(h + 1);
+  }
+  assert.deepEqual(Array.from(toFloat16Bits(Float32Array.from(mids))).map((h) => h.toString(16)), expected.map((h) => h.toString(16)));
+  const special = toFloat16Bits(Float32Array.from([65504, 65519, 65520, 1e6, -1e6, Infinity, 2 ** -25, 2 ** -25 * 1.01, 1e-10, -0, NaN]));
+  assert.deepEqual(Array.from(special).map((h) => h.toString(16)), ['7bff', '7bff', '7c00', '7c00', 'fc00', '7c00', '0', '1', '0', '8000', '7e00']);
+});
+
+test('saveCheckpoint with dtype F16: half the bytes, and every weight within 2^-11 of itself', async () => {
+  await backend();
+  const dir = tmpDir();
+  const p = initParams(TINY, { numLabels: 2, seed: 5 });
+  await saveCheckpoint(p, path.join(dir, 'f32'));
+  await saveCheckpoint(p, path.join(dir, 'f16'), { dtype: 'F16' });
+  const size = (d: string) => fs.statSync(path.join(dir, d, 'model.safetensors')).size;
+  const file = readSafetensors(path.join(dir, 'f16', 'model.safetensors'));
+  const weights = [...file.tensors.values()].reduce((a, t) => a + t.values.length, 0);
+  assert.ok(size('f32') - size('f16') > 2 * weights - 64, `${size('f32')} vs ${size('f16')} bytes for ${weights} weights`);
+  const loaded = loadCheckpoint(path.join(dir, 'f16'));
+  const a = namedParams(p);
+  const b = namedParams(loaded.params);
+  let moved = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i][1].dataSync();
+    const y = b[i][1].dataSync();
+    for (let j = 0; j < x.length; j++) {
+      assert.ok(Math.abs(x[j] - y[j]) <= 2 ** -11 * Math.abs(x[j]) + 2 ** -25, `${a[i][0]}[${j}]: ${x[j]} -> ${y[j]}`);
+      if (x[j] !== y[j]) moved++;
+    }
+  }
+  assert.ok(moved > 0, 'the weights were rounded (a float32 file would not move any)');
+  disposeParams(p);
+  disposeParams(loaded.params);
+  fs.rmSync(dir, { recursive: true });
 });
 
 test('save then load gives the same parameters and the same outputs; config.json is HuggingFace BertConfig', async () => {

@@ -43,6 +43,12 @@ export interface SaveOptions {
   extraConfig?: Record<string, unknown>;
   /** advlm's own metadata (training run, steps, ...), stored under config.json's "advlm" key. */
   advlm?: Record<string, unknown>;
+  /**
+   * How the weights are stored: F32 (default, what training saves and resumes from) or F16, half the
+   * bytes, for a model shipped for inference (read back as float32; each weight moves by at most 2^-11
+   * of itself).
+   */
+  dtype?: 'F32' | 'F16';
 }
 
 /** Writes model.safetensors then config.json into `dir` (created if needed). */
@@ -52,7 +58,7 @@ export async function saveCheckpoint(p: BertParams, dir: string, options: SaveOp
     tensors.set(name, { shape: v.shape, values: (await v.data()) as Float32Array });
   }
   fs.mkdirSync(dir, { recursive: true });
-  writeSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { format: 'pt', producer: 'advlm' });
+  writeSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { format: 'pt', producer: 'advlm' }, options.dtype ?? 'F32');
   const architectures = [p.mlm ? 'BertForMaskedLM' : p.classifier ? 'BertForSequenceClassification' : 'BertModel'];
   const extra: Record<string, unknown> = { architectures, ...options.extraConfig };
   if (p.classifier) extra.num_labels = p.classifier.weight.shape[0];

@@ -1,9 +1,9 @@
 /**
  * The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
  * header length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__},
- * then the raw little-endian tensor bytes. We write F32 (or BF16 on request: the compact form of a
- * long run's optimiser state); we read F32, F16, BF16 (converted to float32) and skip integer
- * buffers such as `position_ids`.
+ * then the raw little-endian tensor bytes. We write F32, or on request BF16 (the compact form of a
+ * long run's optimiser state) or F16 (a shipped model's weights); we read F32, F16 and BF16
+ * (converted to float32) and skip integer buffers such as `position_ids`.
  */
 import * as fs from 'fs';
 import { writeFileAtomic } from '../util/atomic';
@@ -20,7 +20,8 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-function f16ToF32(h: number): number {
+/** float16 bits -> the number they encode. */
+export function f16ToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;
@@ -105,8 +106,54 @@ export function toBfloat16Bits(values: Float32Array): Uint16Array {
   return out;
 }
 
-/** Serialises float32 tensors (sorted by name) into safetensors bytes, as F32 or BF16. */
-export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string> = { format: 'pt' }, dtype: 'F32' | 'BF16' = 'F32'): Buffer {
+/**
+ * float32 -> IEEE float16 bits, rounding to nearest even: 5 exponent bits (largest finite 65504,
+ * subnormals down to 2^-24, larger values become infinity), 11 significant bits. The compact form of
+ * a shipped model's weights, each of which moves by at most 2^-11 of itself.
+ */
+export function toFloat16Bits(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const b = bits[i];
+    const sign = (b >>> 16) & 0x8000;
+    const exponent = (b >>> 23) & 0xff;
+    const mantissa = b & 0x7fffff;
+    if (exponent === 0xff) {
+      out[i] = sign | 0x7c00 | (mantissa ? 0x200 : 0); // infinity, or a NaN
+      continue;
+    }
+    const e = exponent - 127 + 15; // the float16 exponent field
+    let h: number;
+    let rest: number;
+    let half: number;
+    if (e >= 31) {
+      out[i] = sign | 0x7c00; // too large: infinity
+      continue;
+    } else if (e > 0) {
+      h = (e << 10) | (mantissa >>> 13); // a carry out of the mantissa correctly bumps the exponent
+      rest = mantissa & 0x1fff;
+      half = 0x1000;
+    } else {
+      // subnormal: h = |x| / 2^-24, the 24-bit significand shifted right by 14 - e
+      const shift = 14 - e;
+      if (shift > 24) {
+        out[i] = sign; // below half the smallest subnormal: zero
+        continue;
+      }
+      const m = mantissa | (exponent ? 0x800000 : 0);
+      h = m >>> shift;
+      rest = m & ((1 << shift) - 1);
+      half = 1 << (shift - 1);
+    }
+    if (rest > half || (rest === half && h & 1)) h++;
+    out[i] = sign | h;
+  }
+  return out;
+}
+
+/** Serialises float32 tensors (sorted by name) into safetensors bytes, as F32, F16 or BF16. */
+export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string> = { format: 'pt' }, dtype: 'F32' | 'F16' | 'BF16' = 'F32'): Buffer {
   const names = [...tensors.keys()].sort();
   const header: Record<string, unknown> = { __metadata__: metadata };
   const width = dtype === 'F32' ? 4 : 2;
@@ -127,13 +174,13 @@ export function serializeSafetensors(tensors: Map<string, RawTensor>, metadata: 
   let at = 8 + headerBytes.length;
   for (const name of names) {
     const f = tensors.get(name)!.values;
-    const v = dtype === 'F32' ? f : toBfloat16Bits(f);
+    const v = dtype === 'F32' ? f : dtype === 'F16' ? toFloat16Bits(f) : toBfloat16Bits(f);
     Buffer.from(v.buffer, v.byteOffset, v.byteLength).copy(out, at);
     at += v.byteLength;
   }
   return out;
 }
 
-export function writeSafetensors(file: string, tensors: Map<string, RawTensor>, metadata?: Record<string, string>, dtype: 'F32' | 'BF16' = 'F32'): void {
+export function writeSafetensors(file: string, tensors: Map<string, RawTensor>, metadata?: Record<string, string>, dtype: 'F32' | 'F16' | 'BF16' = 'F32'): void {
   writeFileAtomic(file, serializeSafetensors(tensors, metadata, dtype));
 }
