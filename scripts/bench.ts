@@ -78,6 +78,21 @@ function specs(full: boolean): RowSpec[] {
   return out;
 }
 
+/**
+ * Where a data-parallel row's step went, ms per step: the main thread's phases, the slowest worker's,
+ * and the rest of the training step (clipping, AdamW), which runs on the main thread alone.
+ */
+function phasesText(r: AdvlmRow): string {
+  const p = r.phases!;
+  const dp = p.weightsOut + p.ownShard + p.wait + p.combine;
+  const copies = p.weightsOut + p.combine + p.workerCopyIn + p.workerCopyOut;
+  return (
+    `main: shards and weights out ${fmt(p.weightsOut)}, own shard ${fmt(p.ownShard)}, waiting ${fmt(p.wait)}, combining gradients ${fmt(p.combine)}; ` +
+    `slowest worker: weights in ${fmt(p.workerCopyIn)}, shard ${fmt(p.workerShard)}, gradients out ${fmt(p.workerCopyOut)}; ` +
+    `clipping and AdamW ${fmt(r.msPerStep! - dp)}; copying and combining ${fmt(copies)} ms of ${fmt(r.msPerStep)}`
+  );
+}
+
 /** The data-parallel rows: vanilla and FreeLB-3 on `workers` threads sharing each minibatch, one wasm thread each. */
 function workerSpecs(workers: number): RowSpec[] {
   const out: RowSpec[] = [];
@@ -199,6 +214,7 @@ async function main(): Promise<void> {
       for (const spec of workerSpecs(t)) {
         const r = await advlmRow(1, spec, dataFile, o);
         console.log(`  advlm ${t} workers of 1 thread, ${spec.config} ${spec.shape} ${spec.method}: ${r.skipped ? `skipped (${r.skipped})` : `${fmt(r.msPerStep)} ms/step`}`);
+        if (r.phases) console.log(`    ${phasesText(r)}`);
         rows.push(r);
       }
     }

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { methodFromJson, MethodStep } from '../src/adversarial/methods';
 import { BertConfig, MlmBatch, disposeModelBatch, disposeParams, namedParams } from '../src/model';
-import { dataParallel, shardArrays, shardBatch, shardBounds, shardSeed } from '../src/train/data_parallel';
+import { DataParallelStep, dataParallel, shardArrays, shardBatch, shardBounds, shardSeed } from '../src/train/data_parallel';
 import { finetune } from '../src/train/finetune';
 import { TINY_CONFIGS, backend, disposeStepResult, maxAbsDiff, mlmBatch, taskBatch, tinyCheckpoint, tinyModel } from './helpers';
 
@@ -77,6 +77,10 @@ async function compare(name: string, config: Record<string, unknown>, mlm: boole
     disposeStepResult(a2);
     disposeStepResult(b2);
     assert.equal(tf.memory().numTensors, before, `${name}: the data-parallel step leaked`);
+    // it says where its time went: two steps, each with a shard on either side
+    const times = (two as DataParallelStep).times();
+    assert.equal(times.steps, 2);
+    assert.ok(times.ownShard > 0 && times.workerShard > 0 && times.workerCopyIn > 0 && times.workerCopyOut > 0, JSON.stringify(times));
     disposeModelBatch(batch);
   } finally {
     one.dispose();

@@ -14,7 +14,7 @@ import { BertParams, ModelBatch, PassCounts, countPasses, disposeModelBatch, dis
 import { ADAMW_DEFAULTS, AdamWState, adamWStep, clipGlobalNorm, disposeAdamW, initAdamW } from '../../src/train/adamw';
 import { NamedVariables, disposeGrads } from '../../src/model/gradients';
 import { mlmBatchTensors } from '../../src/train/steps';
-import { dataParallel } from '../../src/train/data_parallel';
+import { DataParallelStep, DataParallelTimes, dataParallel } from '../../src/train/data_parallel';
 import { forwardMatMulMacs, stepFlops } from './flops';
 
 /** The batches every engine times: real text from the default pre-training corpus, full-length sequences. */
@@ -85,6 +85,8 @@ export interface AdvlmRow extends RowSpec {
   tfPeakMB?: number;
   /** (numTensors after the timed steps - before) / steps. */
   leakedPerStep?: number;
+  /** Data-parallel rows: where the timed steps' time went, ms per step (src/train/data_parallel.ts DataParallelTimes). */
+  phases?: Omit<DataParallelTimes, 'steps'>;
   /** Wall-clock bounds of the timed steps (ms since the epoch), to align concurrent processes. */
   timedFrom?: number;
   timedTo?: number;
@@ -165,6 +167,7 @@ async function runRow(spec: RowSpec, data: BenchData, base: Pick<AdvlmRow, 'back
     opt = initAdamW(named);
     for (let i = 0; i < warmup; i++) trainStep(step, named, opt, i);
     const before = tf.memory().numTensors;
+    const phasesBefore = 'times' in step ? (step as DataParallelStep).times() : undefined;
     const stepMs: number[] = [];
     const timedFrom = Date.now();
     const cpu0 = process.cpuUsage();
@@ -176,6 +179,13 @@ async function runRow(spec: RowSpec, data: BenchData, base: Pick<AdvlmRow, 'back
     const timedTo = Date.now();
     const cpu = process.cpuUsage(cpu0);
     const leakedPerStep = (tf.memory().numTensors - before) / steps;
+    let phases: AdvlmRow['phases'];
+    if (phasesBefore) {
+      const after = (step as DataParallelStep).times();
+      const n = after.steps - phasesBefore.steps;
+      const { steps: _s, ...keys } = after;
+      phases = Object.fromEntries(Object.keys(keys).map((k) => [k, (after[k as keyof DataParallelTimes] - phasesBefore[k as keyof DataParallelTimes]) / n])) as AdvlmRow['phases'];
+    }
     const msPerStep = stepMs.reduce((a, b) => a + b, 0) / steps;
     const head = batch.kind === 'mlm' ? { kind: 'mlm' as const, masked: batch.positions.shape[0], outputVocab: batch.outputIds!.shape[0] } : { kind: 'task' as const, numLabels: 2 };
     const partial = passes!.partialForward + passes!.partialBackward > 0;
@@ -192,6 +202,7 @@ async function runRow(spec: RowSpec, data: BenchData, base: Pick<AdvlmRow, 'back
       rssPeakMB: rssPeak / 2 ** 20,
       tfPeakMB: tfPeak / 2 ** 20,
       leakedPerStep,
+      phases,
       timedFrom,
       timedTo,
     };

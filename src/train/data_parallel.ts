@@ -153,8 +153,33 @@ export interface ShardReply {
   metrics: Record<string, number>;
   /** Parameters the shard's loss reached (the others have no gradient). */
   present: boolean[];
+  /** Where the worker's time went, ms: weights into its replica, the method's step, gradients out. */
+  ms: { copyIn: number; shard: number; copyOut: number };
   error?: string;
 }
+
+/**
+ * Where a data-parallel step's time goes, ms summed over `steps` steps (read with `times()` on the
+ * step `dataParallel` returns; the bench prints it per step). On the main thread: cutting the shards
+ * and writing the weights for the workers, its own shard, waiting for the slowest worker after it, and combining the
+ * gradients; in the workers (the slowest worker of each step): copying the weights into the replica,
+ * the shard, copying the gradients out. The copies are the price of the workers: the step would
+ * take about ownShard + combine + weightsOut with none of them on the critical path.
+ */
+export interface DataParallelTimes {
+  steps: number;
+  /** Cutting the shards and writing the weights into shared memory. */
+  weightsOut: number;
+  ownShard: number;
+  wait: number;
+  combine: number;
+  workerCopyIn: number;
+  workerShard: number;
+  workerCopyOut: number;
+}
+
+/** A data-parallel step: a MethodStep that also says where its time went. */
+export type DataParallelStep = MethodStep & { times(): DataParallelTimes };
 
 export interface DataParallelOptions {
   /** Worker threads plus the main thread (default: the machine's cores). 1 = no workers. */
@@ -186,7 +211,7 @@ export function defaultWorkers(): number {
  * threads (see the header). Returns the step unchanged for one worker. The returned step's dispose
  * ends the workers and disposes the local step.
  */
-export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>, params: BertParams, o: DataParallelOptions): Promise<MethodStep> {
+export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>, params: BertParams, o: DataParallelOptions): Promise<MethodStep | DataParallelStep> {
   const S = o.workers ?? defaultWorkers();
   if (!(Number.isInteger(S) && S >= 1)) throw new Error(`workers must be a whole number >= 1, got ${S}`);
   if (S === 1) return local;
@@ -238,16 +263,19 @@ export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>
     }
   };
 
+  const times: DataParallelTimes = { steps: 0, weightsOut: 0, ownShard: 0, wait: 0, combine: 0, workerCopyIn: 0, workerShard: 0, workerCopyOut: 0 };
   const disposeResult = (r: StepResult) => tf.dispose([r.loss, ...r.grads.values(), ...Object.values(r.metrics)]);
 
   const step = (batch: TrainBatch, info: StepInfo): StepResult => {
     const bounds = shardBounds(batch.inputIds.shape[0], S);
     if (bounds.length === 1) return local.step(batch, info);
+    const t0 = performance.now();
     const shards = bounds.map(([from, to]) => shardArrays(batch, from, to));
     const counts = shards.map(shardCount);
     const N = counts.reduce((a, b) => a + b, 0);
     if (N === 0) return local.step(batch, info); // nothing to score anywhere: the method says what it does with that
     writeWeights();
+    const t1 = performance.now();
     // the workers start on their shards (a shard with nothing to score, e.g. no masked token, is left out)...
     const sent = shards.map((_, s) => s).filter((s) => s > 0 && counts[s] > 0);
     for (const s of sent) {
@@ -268,6 +296,7 @@ export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>
         disposeModelBatch(own);
       }
     }
+    const t2 = performance.now();
     // wait for every worker, even after a failure here, so that none is left mid-shard
     const replies = new Map<number, ShardReply>();
     for (const s of sent) {
@@ -288,6 +317,7 @@ export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>
       if (mine) disposeResult(mine);
       throw failure;
     }
+    const t3 = performance.now();
     // combine, each shard weighted by n_s / N
     const own = mine;
     const w0 = counts[0] / N;
@@ -313,6 +343,15 @@ export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>
     const loss = tf.scalar(mix(own ? own.loss.dataSync()[0] : 0, (r) => r.loss));
     const metrics = Object.fromEntries(metricNames.map((k) => [k, tf.scalar(mix(own ? own.metrics[k].dataSync()[0] : 0, (r) => r.metrics[k] ?? 0))]));
     if (own) disposeResult(own);
+    const slowest = others.reduce((a, x) => (x.reply.ms.copyIn + x.reply.ms.shard + x.reply.ms.copyOut > a.copyIn + a.shard + a.copyOut ? x.reply.ms : a), { copyIn: 0, shard: 0, copyOut: 0 });
+    times.steps++;
+    times.weightsOut += t1 - t0;
+    times.ownShard += t2 - t1;
+    times.wait += t3 - t2;
+    times.combine += performance.now() - t3;
+    times.workerCopyIn += slowest.copyIn;
+    times.workerShard += slowest.shard;
+    times.workerCopyOut += slowest.copyOut;
     return { loss, grads, metrics };
   };
 
@@ -323,6 +362,7 @@ export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>
     saveState: local.saveState?.bind(local),
     loadState: local.loadState?.bind(local),
     sampler: local.sampler?.bind(local),
+    times: () => ({ ...times }),
     dispose() {
       for (const h of handles) {
         h.port.close();

@@ -33,6 +33,7 @@ export async function serveShards(setup: WorkerSetup): Promise<void> {
     port.on('message', ({ shard, info }: { shard: ShardArrays; info: StepInfo }) => {
       let reply: ShardReply;
       try {
+        const t0 = performance.now();
         let at = 0;
         for (const [, v] of named) {
           const value = tf.tensor(weights.subarray(at, at + v.size), v.shape, 'float32');
@@ -42,7 +43,10 @@ export async function serveShards(setup: WorkerSetup): Promise<void> {
         }
         const batch = shardBatch(shard);
         try {
+          const t1 = performance.now();
           const r = step.step(batch, info);
+          r.loss.dataSync(); // the step's work is done here, not in the copy below
+          const t2 = performance.now();
           const present = names.map((n) => r.grads.has(n));
           at = 0;
           named.forEach(([n, v]) => {
@@ -50,13 +54,13 @@ export async function serveShards(setup: WorkerSetup): Promise<void> {
             at += v.size;
           });
           const metrics = Object.fromEntries(Object.entries(r.metrics).map(([k, x]) => [k, x.dataSync()[0]]));
-          reply = { loss: r.loss.dataSync()[0], metrics, present };
+          reply = { loss: r.loss.dataSync()[0], metrics, present, ms: { copyIn: t1 - t0, shard: t2 - t1, copyOut: performance.now() - t2 } };
           tf.dispose([r.loss, ...r.grads.values(), ...Object.values(r.metrics)]);
         } finally {
           disposeModelBatch(batch);
         }
       } catch (e) {
-        reply = { loss: NaN, metrics: {}, present: [], error: errorText(e) };
+        reply = { loss: NaN, metrics: {}, present: [], ms: { copyIn: 0, shard: 0, copyOut: 0 }, error: errorText(e) };
       }
       port.postMessage(reply);
       Atomics.store(flag, 0, 2);
