@@ -8,9 +8,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { methodFromJson, MethodStep } from '../src/adversarial/methods';
+import { methodFromJson, methodNames, MethodStep } from '../src/adversarial/methods';
+import { BackendReport } from '../src/backend';
+import { mainWasmThreads, plannedWorkers, workersFor } from '../src/cli/workers';
 import { BertConfig, MlmBatch, disposeModelBatch, disposeParams, namedParams } from '../src/model';
 import { DataParallelStep, dataParallel, shardArrays, shardBatch, shardBounds, shardSeed } from '../src/train/data_parallel';
 import { finetune } from '../src/train/finetune';
@@ -134,4 +137,63 @@ test('finetune with two workers: trains and leaves no tensor behind; a method th
   );
   assert.equal(tf.memory().numTensors, before, 'a refused data-parallel run leaked');
   fs.rmSync(dir, { recursive: true });
+});
+
+test('every method declares whether it can share a minibatch (singleWorker), and the declaration matches what dataParallel refuses', async () => {
+  await backend();
+  const p = tinyModel({ config: NO_DROPOUT, seed: 2 });
+  try {
+    for (const name of methodNames()) {
+      for (const config of name === 'freeat' ? [{}, { replays: 1 }] : [{}]) {
+        const method = methodFromJson(name, config);
+        const objective = method.objectives.includes('task') ? 'task' : 'mlm';
+        const step = method.makeStep({ params: p, objective, taskKind: 'classification', teacher: () => p });
+        try {
+          const refused = step.params.length > 0 || step.replays > 1; // dataParallel's two refusals
+          assert.equal(!!method.singleWorker, refused, `${name} ${JSON.stringify(config)}: singleWorker '${method.singleWorker}' but refused ${refused}`);
+        } finally {
+          step.dispose();
+        }
+      }
+    }
+  } finally {
+    disposeParams(p);
+  }
+});
+
+test('the command line shares minibatches by default on wasm: as many workers as the wasm threads would be, one for RIFT and FreeAT and on native backends', () => {
+  const env = (threads?: string) => ({ ...(threads ? { ADVLM_WASM_THREADS: threads } : {}), SLURM_CPUS_PER_TASK: '3' });
+  assert.equal(plannedWorkers(['--task', 'SST-2'], env()), 3, 'the cores (here Slurm\'s)');
+  assert.equal(plannedWorkers(['--task', 'SST-2'], env('2')), 2);
+  assert.equal(plannedWorkers(['--task', 'SST-2'], env('1')), 1, 'one thread, as sweep shards run: no workers');
+  assert.equal(plannedWorkers(['--method', 'freelb'], env()), 3);
+  assert.equal(plannedWorkers(['--method', 'rift'], env()), 1);
+  assert.equal(plannedWorkers(['--method=freeat'], env()), 1);
+  assert.equal(plannedWorkers(['--method', 'alum', '--workers', '2'], env('1')), 2, '--workers wins');
+  assert.equal(plannedWorkers(['--backend', 'cpu'], env()), 1);
+  assert.equal(plannedWorkers([], { ...env(), ADVLM_BACKEND: 'tensorflow' }), 1);
+  assert.equal(mainWasmThreads(['--task', 'SST-2'], env('2')), 1, 'with workers, this thread takes one wasm thread');
+  assert.equal(mainWasmThreads(['--method', 'rift'], env('2')), undefined);
+  const wasm = { name: 'wasm' } as BackendReport;
+  assert.equal(workersFor(['--task', 'SST-2'], wasm, env('2')), 2);
+  assert.equal(workersFor(['--task', 'SST-2'], { name: 'tensorflow' } as BackendReport, env('2')), 1, 'a native backend uses every core itself');
+  assert.equal(workersFor(['--workers', '2'], { name: 'tensorflow' } as BackendReport, env('2')), 2);
+});
+
+test('advlm finetune with no --workers on a 2-core wasm machine: two workers, this thread on one wasm thread', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-dp-cli-'));
+  try {
+    const { ADVLM_WASM_THREADS: _t, ADVLM_BACKEND: _b, ...rest } = process.env;
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, '..', 'src', 'cli', 'main.ts'), 'finetune', '--task', 'SST-2', '--max-steps', '2', '--limit-train', '16', '--limit-dev', '8', '--batch-size', '8', '--max-length', '16', '--out', path.join(dir, 'run')],
+      { encoding: 'utf8', env: { ...rest, SLURM_CPUS_PER_TASK: '2', ADVLM_RUNS_FILE: path.join(dir, 'runs.jsonl') } },
+    );
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /backend wasm .*1 thread\b/);
+    assert.match(r.stdout, /data-parallel: 2 threads share each minibatch/);
+    assert.ok(fs.existsSync(path.join(dir, 'run', 'model.safetensors')));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

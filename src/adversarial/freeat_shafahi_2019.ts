@@ -124,6 +124,7 @@ export const freeat = defineMethod<FreeATConfig>({
   citation: 'Shafahi et al., Adversarial Training for Free!, NeurIPS 2019; GLUE adaptation of Zhu et al. (FreeLB), ICLR 2020',
   objectives: ['task', 'mlm'],
   defaults: FREEAT_DEFAULTS,
+  singleWorker: (c) => (c.replays > 1 ? `it takes ${c.replays} optimiser steps per minibatch, carrying delta between them` : undefined),
   options: {
     replays: { kind: 'number', integer: true, min: 1, help: 'replays m of each minibatch, one optimiser step each (reference --adv-steps with --per-step-adv)' },
     alpha: { kind: 'number', min: 0, exclusiveMin: true, help: 'ascent step size (reference --adv-lr; the paper uses eps)' },

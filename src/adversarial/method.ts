@@ -87,6 +87,8 @@ export interface Method<C extends object = object> {
   objectives: readonly Objective[];
   /** The kinds of task it can fine-tune (absent: every kind); checked before any work starts. */
   taskKinds?: readonly TaskKind[];
+  /** Why it runs with one worker only (data-parallel workers cannot share its minibatches); absent: they can. */
+  singleWorker?: string;
   makeStep(context: MethodContext): MethodStep;
 }
 

@@ -18,6 +18,12 @@ export interface MethodDefinition<C extends object> {
   options: { [K in keyof C]: OptionDoc };
   /** Checks across options (after each option's own checks); throws with a message that says what to change. */
   validate?(config: C): void;
+  /**
+   * Why this method (with this config) cannot share a minibatch with data-parallel workers
+   * (src/train/data_parallel.ts), or undefined if it can. The CLI reads it before the backend starts,
+   * to choose the default number of workers.
+   */
+  singleWorker?(config: C): string | undefined;
   makeStep(config: C, context: MethodContext): MethodStep;
 }
 
@@ -104,6 +110,7 @@ function buildMethod<C extends object>(def: MethodDefinition<C>, partial: Record
     config: Object.freeze({ ...config }) as C,
     objectives: def.objectives,
     ...(def.taskKinds ? { taskKinds: def.taskKinds } : {}),
+    ...(def.singleWorker?.(config) ? { singleWorker: def.singleWorker(config) } : {}),
     makeStep: (context: MethodContext) => {
       if (!def.objectives.includes(context.objective)) {
         throw new Error(`method '${def.name}' trains ${def.objectives.join(' or ')}, not ${context.objective}`);

@@ -223,6 +223,7 @@ export const rift = defineMethod<RiftConfig>({
   objectives: ['task'],
   taskKinds: ['classification'], // KL between class distributions, one InfoNCE term per class
   defaults: RIFT_DEFAULTS,
+  singleWorker: () => 'its projection heads are trainable parameters of the method, and its InfoNCE takes negatives from the whole batch',
   options: {
     ...ASCC_OPTIONS,
     wKl: { kind: 'number', min: 0, help: 'weight of KL(p(x) || p(adversarial x)) (reference --weight_kl; IMDB 10, SNLI 5)' },

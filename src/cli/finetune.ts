@@ -7,6 +7,8 @@ import { disposeParams } from '../model';
 import { methodNames } from '../adversarial/methods';
 import { OptionSpec, parseArgs } from './args';
 import { methodArg, methodOptions } from './method_options';
+import { workersFor, workersLine } from './workers';
+import { backendReport } from '../backend';
 
 const D = FINETUNE_DEFAULTS;
 
@@ -26,7 +28,7 @@ export const FINETUNE_OPTIONS: Record<string, OptionSpec> = {
   'max-steps': { kind: 'number', default: D.trainer.maxSteps, check: 'non-negative-int', help: 'stop after this many steps (0 = none)' },
   'limit-train': { kind: 'number', check: 'positive-int', help: 'use only the first N training examples' },
   'limit-dev': { kind: 'number', check: 'positive-int', help: 'use only the first N dev examples' },
-  workers: { kind: 'number', default: 1, check: 'positive-int', help: 'threads sharing each minibatch (this one + worker threads; README: Performance); 1 = none. With more than 1, set ADVLM_WASM_THREADS=1' },
+  workers: { kind: 'number', check: 'positive-int', help: 'threads sharing each minibatch (this one + worker threads, one wasm thread each; README: Performance). Default on wasm: the cores (ADVLM_WASM_THREADS if set), or 1 for RIFT and FreeAT; 1 = none' },
 };
 
 export function finetuneInputFrom(o: Record<string, string | number | boolean>, methodOpts: Record<string, OptionSpec> = {}): FinetuneInput {
@@ -64,7 +66,9 @@ export async function finetuneCommand(argv: string[]): Promise<void> {
     console.log('\nstopping after this step; run the same command again to resume');
     stop.stop = true;
   });
-  const r = await finetune(config, { outDir: out, stopFlag: stop, workers: options.workers as number });
+  const workers = workersFor(argv, backendReport());
+  if (workers > 1) console.log(workersLine(workers));
+  const r = await finetune(config, { outDir: out, stopFlag: stop, workers });
   console.log(`best dev epoch ${r.best.epoch}: ${Object.entries(r.best.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}; model saved in ${out}`);
   disposeParams(r.params);
 }

@@ -26,6 +26,7 @@ import { ATTACK_OPTIONS, attackCommand } from './attack';
 import { SWEEP_OPTIONS, sweepCommand } from './sweep';
 import { FILL_MASK_OPTIONS, fillMaskCommand } from './fill_mask';
 import { OptionSpec, helpText } from './args';
+import { mainWasmThreads } from './workers';
 
 const USAGE = `usage: advlm <command> [options] [--backend tensorflow-gpu|tensorflow|wasm|cpu]
 
@@ -109,7 +110,8 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(spec ? helpText(command, spec[0], { ...spec[1], ...extra }) : USAGE);
     return;
   }
-  await initBackend({ backend: backendFromArgs(rest) });
+  // finetune and pretrain share minibatches with worker threads by default: then this thread takes one wasm thread
+  await initBackend({ backend: backendFromArgs(rest), threads: command === 'finetune' || command === 'pretrain' ? mainWasmThreads(rest) : undefined });
   await run(rest);
 }
 

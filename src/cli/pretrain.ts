@@ -5,6 +5,8 @@ import { OptionSpec, parseArgs } from './args';
 import { methodArg, methodOptions } from './method_options';
 import { methodNames } from '../adversarial/methods';
 import { disposeParams } from '../model';
+import { workersFor, workersLine } from './workers';
+import { backendReport } from '../backend';
 
 const D = PRETRAIN_DEFAULTS;
 
@@ -28,7 +30,7 @@ export const PRETRAIN_OPTIONS: Record<string, OptionSpec> = {
   tokenizer: { kind: 'string', help: 'tokenizer.json or vocab.txt (default: the --from checkpoint\'s, else BERT uncased); saved with the checkpoint' },
   'measure-every-tokens': { kind: 'number', check: 'positive', help: 'a learning curve: dev MLM loss every N training tokens (e.g. 5000000)' },
   probe: { kind: 'boolean', help: 'with --measure-every-tokens: also fine-tune a copy on 1,000 SST-2 sentences and record its dev accuracy' },
-  workers: { kind: 'number', default: 1, check: 'positive-int', help: 'threads sharing each minibatch (this one + worker threads; README: Performance); 1 = none. With more than 1, set ADVLM_WASM_THREADS=1' },
+  workers: { kind: 'number', check: 'positive-int', help: 'threads sharing each minibatch (this one + worker threads, one wasm thread each; README: Performance). Default on wasm: the cores (ADVLM_WASM_THREADS if set), or 1 for RIFT and FreeAT; 1 = none' },
   'output-vocabulary': { kind: 'string', default: D.outputVocabulary, help: 'corpus | full: MLM softmax over the corpus\'s tokens or the whole vocabulary' },
 };
 
@@ -70,7 +72,9 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const r = await pretrain(out, config, stop, o.workers as number);
+  const workers = workersFor(argv, backendReport());
+  if (workers > 1) console.log(workersLine(workers));
+  const r = await pretrain(out, config, stop, workers);
   console.log(`saved ${out}: ${r.train.steps} steps, dev MLM loss ${r.dev.loss.toFixed(4)}, accuracy ${r.dev.accuracy.toFixed(4)}, ${r.train.seconds.toFixed(0)}s`);
   disposeParams(r.params);
 }
