@@ -161,10 +161,10 @@ export interface ShardReply {
 /**
  * Where a data-parallel step's time goes, ms summed over `steps` steps (read with `times()` on the
  * step `dataParallel` returns; the bench prints it per step). On the main thread: cutting the shards
- * and writing the weights for the workers, its own shard, waiting for the slowest worker after it, and combining the
- * gradients; in the workers (the slowest worker of each step): copying the weights into the replica,
- * the shard, copying the gradients out. The copies are the price of the workers: the step would
- * take about ownShard + combine + weightsOut with none of them on the critical path.
+ * and writing the weights for the workers, its own shard, waiting for the slowest worker after it,
+ * and combining the gradients; in the slowest worker of each step: copying the weights into its
+ * replica, its shard, copying its gradients out. The copies and the combining are what the workers
+ * cost beyond the shards themselves.
  */
 export interface DataParallelTimes {
   steps: number;
