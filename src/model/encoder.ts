@@ -107,16 +107,27 @@ function splitHeads(x: tf.Tensor, H: number): tf.Tensor4D {
   return tf.transpose(tf.reshape(x, [B, T, H, D / H]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, T, dk]
 }
 
+/**
+ * How a layer runs: all optional, so that evaluating a layer by hand needs none of them (no padding
+ * bias, no dropout). `encode` passes all three.
+ */
+export interface LayerOptions {
+  /** Additive attention bias [B, 1, 1, T]: 0 on real keys, MASK_VALUE on padding (`attentionBias`). */
+  bias?: tf.Tensor4D;
+  /** Dropout masks of a training pass (src/model/dropout.ts); none: no dropout. */
+  dropout?: DropoutContext;
+  /** The layer's name in dropout sites, e.g. 'layer.0' (its masks are keyed by it). */
+  site?: string;
+}
+
 /** Multi-head self-attention; returns the context [B, T, D] (before the output projection) and probabilities. */
 export function selfAttention(
   x: tf.Tensor3D,
   l: LayerParams,
   numHeads: number,
-  bias: tf.Tensor4D | undefined,
-  attentionDropout: number,
-  ctx: DropoutContext | undefined,
-  site: string,
+  options: LayerOptions & { attentionDropout?: number } = {},
 ): { context: tf.Tensor3D; probs: tf.Tensor4D } {
+  const { bias, dropout: ctx, site = 'layer', attentionDropout = 0 } = options;
   const [B, T, D] = x.shape;
   const q = splitHeads(linear(x, l.query), numHeads); // [B, H, T, dk]
   const k = splitHeads(linear(x, l.key), numHeads); // [B, H, T, dk]
@@ -127,16 +138,10 @@ export function selfAttention(
 }
 
 /** One post-LayerNorm transformer layer. */
-export function transformerLayer(
-  x: tf.Tensor3D,
-  l: LayerParams,
-  p: BertParams,
-  bias: tf.Tensor4D | undefined,
-  ctx: DropoutContext | undefined,
-  site: string,
-): { out: tf.Tensor3D; probs: tf.Tensor4D } {
+export function transformerLayer(x: tf.Tensor3D, l: LayerParams, p: BertParams, options: LayerOptions = {}): { out: tf.Tensor3D; probs: tf.Tensor4D } {
+  const { dropout: ctx, site = 'layer' } = options;
   const c = p.config;
-  const { context, probs } = selfAttention(x, l, c.numHeads, bias, c.attentionDropout, ctx, site);
+  const { context, probs } = selfAttention(x, l, c.numHeads, { ...options, attentionDropout: c.attentionDropout });
   const attnOut = dropout(linear(context, l.attentionOutput), c.hiddenDropout, `${site}.attention.output`, ctx); // [B, T, D]
   const h = layerNorm(tf.add(x, attnOut), l.attentionLayerNorm, c.layerNormEps); // [B, T, D]
   const ff = linear(gelu(linear(h, l.intermediate)), l.output); // [B, T, D]
@@ -199,7 +204,7 @@ function layersUntidied(p: BertParams, h: tf.Tensor3D, from: number, to: number,
   const attentions: tf.Tensor4D[] = [];
   const hiddenStates: tf.Tensor3D[] = [x];
   for (let i = from; i < to; i++) {
-    const { out, probs } = transformerLayer(x, p.layers[i], p, bias, options.dropout, `layer.${i}`);
+    const { out, probs } = transformerLayer(x, p.layers[i], p, { bias, dropout: options.dropout, site: `layer.${i}` });
     x = out; // [B, T, D]
     attentions.push(probs);
     hiddenStates.push(x);
