@@ -105,12 +105,13 @@ function buildMethod<C extends object>(def: MethodDefinition<C>, partial: Record
   for (const [k, v] of Object.entries(partial)) if (v !== undefined) (config as Record<string, unknown>)[k] = v;
   for (const k of known) checkOption(def.name, k, (config as Record<string, unknown>)[k], def.options[k as keyof C]);
   def.validate?.(config);
+  const singleWorker = def.singleWorker?.(config);
   return Object.freeze({
     name: def.name,
     config: Object.freeze({ ...config }) as C,
     objectives: def.objectives,
     ...(def.taskKinds ? { taskKinds: def.taskKinds } : {}),
-    ...(def.singleWorker?.(config) ? { singleWorker: def.singleWorker(config) } : {}),
+    ...(singleWorker ? { singleWorker } : {}),
     makeStep: (context: MethodContext) => {
       if (!def.objectives.includes(context.objective)) {
         throw new Error(`method '${def.name}' trains ${def.objectives.join(' or ')}, not ${context.objective}`);

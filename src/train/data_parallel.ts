@@ -30,12 +30,12 @@
  * other examples of the batch, which a shard does not see), and methods with several replays per
  * minibatch (FreeAT), whose carried delta would have to follow the shard: run those with one worker.
  */
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from 'worker_threads';
 import type { MethodSpec, MethodStep, Objective, StepInfo, StepResult, TaskKind, TrainBatch } from '../adversarial/method';
 import { BertConfig, BertParams, disposeModelBatch, namedParams } from '../model';
+import { defaultWasmThreads } from '../backend_wasm_threads';
 
 /** Per-shard arrays of a minibatch: what a worker needs to rebuild the shard's tensors. */
 export interface ShardArrays {
@@ -182,7 +182,7 @@ export interface DataParallelTimes {
 export type DataParallelStep = MethodStep & { times(): DataParallelTimes };
 
 export interface DataParallelOptions {
-  /** Worker threads plus the main thread (default: the machine's cores). 1 = no workers. */
+  /** Worker threads plus the main thread (default: as many as wasm threads would be, `defaultWasmThreads`). 1 = no workers. */
   workers?: number;
   objective: Objective;
   taskKind?: TaskKind;
@@ -201,18 +201,13 @@ const WORKER_DEADLINE_MS = 30 * 60_000;
 
 const BOOT = `require('tsx/cjs/api').register(); require(require('worker_threads').workerData.file);`;
 
-/** The number of workers `workers: undefined` means: every core the process may use. */
-export function defaultWorkers(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-}
-
 /**
  * Wraps a method's step on `params` so that each minibatch is shared with `workers - 1` worker
  * threads (see the header). Returns the step unchanged for one worker. The returned step's dispose
  * ends the workers and disposes the local step.
  */
 export async function dataParallel(local: MethodStep, spec: Required<MethodSpec>, params: BertParams, o: DataParallelOptions): Promise<MethodStep | DataParallelStep> {
-  const S = o.workers ?? defaultWorkers();
+  const S = o.workers ?? defaultWasmThreads();
   if (!(Number.isInteger(S) && S >= 1)) throw new Error(`workers must be a whole number >= 1, got ${S}`);
   if (S === 1) return local;
   if (local.params.length > 0) throw new Error(`method '${spec.name}' owns trainable parameters (${local.params.length} tensors, e.g. ${local.params[0][0]}): it runs with one worker (workers: 1)`);

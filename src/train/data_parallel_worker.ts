@@ -45,7 +45,7 @@ export async function serveShards(setup: WorkerSetup): Promise<void> {
         try {
           const t1 = performance.now();
           const r = step.step(batch, info);
-          r.loss.dataSync(); // the step's work is done here, not in the copy below
+          const loss = r.loss.dataSync()[0]; // the step's work is done here, not in the copy below
           const t2 = performance.now();
           const present = names.map((n) => r.grads.has(n));
           at = 0;
@@ -54,7 +54,7 @@ export async function serveShards(setup: WorkerSetup): Promise<void> {
             at += v.size;
           });
           const metrics = Object.fromEntries(Object.entries(r.metrics).map(([k, x]) => [k, x.dataSync()[0]]));
-          reply = { loss: r.loss.dataSync()[0], metrics, present, ms: { copyIn: t1 - t0, shard: t2 - t1, copyOut: performance.now() - t2 } };
+          reply = { loss, metrics, present, ms: { copyIn: t1 - t0, shard: t2 - t1, copyOut: performance.now() - t2 } };
           tf.dispose([r.loss, ...r.grads.values(), ...Object.values(r.metrics)]);
         } finally {
           disposeModelBatch(batch);
