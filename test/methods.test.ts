@@ -264,7 +264,7 @@ test('advlm predict --file answers 1,000 lines in ceil(1000 / batch size) model 
   await backend();
   const { resetPassCounts, passCounts } = await import('../src/model');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-predict-'));
-  const ckpt = path.join(__dirname, '..', 'data', 'checkpoints', 'advlm-bert-tiny-sst2');
+  const ckpt = path.join(__dirname, '..', 'data', 'checkpoints', 'advlm-bert-tiny-imdb-sst2');
   const dev = loadTask('SST-2', 'dev');
   const lines = Array.from({ length: 1000 }, (_, i) => dev[i % dev.length].textA);
   const file = path.join(dir, 'texts.txt');

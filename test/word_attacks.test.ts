@@ -306,12 +306,12 @@ test('recipes: names, differences recorded, WordNet synonyms by part of speech',
   assert.ok(wn.synonyms('good', 'all').length > wn.synonyms('good').length);
 });
 
-test('the shipped SST-2 model: batched and one-at-a-time scoring agree, and so do the attacks', async () => {
+test('the shipped SST-2 classifier (IMDB model): batched and one-at-a-time scoring agree, and so do the attacks', async () => {
   const { backend } = await import('./helpers');
   await backend();
   const { loadCheckpoint, disposeParams } = await import('../src/model');
   const { checkpointTokenizer } = await import('../src/tokenizer');
-  const dir = path.join(__dirname, '..', 'data', 'checkpoints', 'advlm-bert-tiny-sst2');
+  const dir = path.join(__dirname, '..', 'data', 'checkpoints', 'advlm-bert-tiny-imdb-sst2');
   const { params } = loadCheckpoint(dir, { mlm: false });
   try {
     const tokenizer = checkpointTokenizer(dir);
@@ -345,7 +345,7 @@ test('advlm attack: writes records, a rerun with a larger --n attacks only the n
   const { attackCommand } = await import('../src/cli/attack');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-wa-cli-'));
   const out = path.join(dir, 'a.jsonl');
-  const ckpt = path.join(__dirname, '..', 'data', 'checkpoints', 'advlm-bert-tiny-sst2');
+  const ckpt = path.join(__dirname, '..', 'data', 'checkpoints', 'advlm-bert-tiny-imdb-sst2');
   const log = console.log;
   console.log = () => {};
   try {
