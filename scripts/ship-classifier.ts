@@ -6,7 +6,7 @@
  * and how many dev predictions the rounding changed, so that the figure quoted for the shipped
  * model is the shipped model's.
  *
- *   npx tsx scripts/ship-classifier.ts runs/regimes/final-full/kept/SST-2-vanilla-imdb.json data/checkpoints/advlm-bert-tiny-sst2
+ *   npx tsx scripts/ship-classifier.ts runs/regimes/final-full/kept/SST-2-vanilla-imdb.json data/checkpoints/advlm-bert-tiny-imdb-sst2
  */
 import * as fs from 'fs';
 import * as path from 'path';

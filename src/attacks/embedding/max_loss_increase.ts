@@ -71,7 +71,7 @@ import { randomDirection, randomPointInBall } from './random';
  * The radius grid in units of the anchor's median embedding norm (step 1 of the protocol).
  *
  * Chosen by measurement, not taken from the paper (whose radii are not given in these units). The
- * first plan was rho in {0.25, 0.5, 1, 2, 4}. On the shipped SST-2 classifier (500 dev sentences,
+ * first plan was rho in {0.25, 0.5, 1, 2, 4}. On the previous model's SST-2 classifier (500 dev sentences,
  * median norm 4.50), PGD already flips every example at rho = 0.25, so no example got a radius and
  * M-Inc was undefined. Accuracy under PGD over that range of rho:
  *
