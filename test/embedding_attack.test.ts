@@ -361,3 +361,34 @@ test('accuracy under PGD: eps 0 is the clean accuracy, nothing wrong clean is ri
   await assert.rejects(accuracyUnderPgd(p, tok, [], { eps: [1] }), /no examples/);
   disposeParams(p);
 });
+
+test('advlm attack --recipe pgd: the embedding protocol on the shipped classifier from the command line, resumed by a rerun; word-attack options refused', async () => {
+  await backend();
+  const { attackCommand } = await import('../src/cli/attack');
+  const ckpt = path.join(__dirname, '..', 'data', 'checkpoints', 'advlm-bert-tiny-imdb-sst2');
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-attack-pgd-'));
+  const printed: string[] = [];
+  const log = console.log;
+  console.log = (s: string) => printed.push(s);
+  try {
+    const args = ['--checkpoint', ckpt, '--recipe', 'pgd', '--n', '3', '--rho', '0.01,0.05', '--out', out, '--json'];
+    await attackCommand(args);
+    const first = JSON.parse(printed[printed.length - 1]);
+    assert.equal(first.task, 'SST-2');
+    assert.equal(first.examples.length, 3);
+    assert.deepEqual(first.rho, [0.01, 0.05]);
+    first.eps.forEach((e: number, k: number) => assert.ok(Math.abs(e - first.rho[k] * first.medianNorm) < 1e-9, `eps ${k} = rho x the median norm`));
+    assert.equal(first.models.length, 1);
+    await attackCommand(args);
+    const second = JSON.parse(printed[printed.length - 1]);
+    assert.equal(second.anchor.resumed, 3, 'the rerun reads the anchor selection of all 3 examples from the folder');
+    assert.equal(second.models[0].resumed, 3, 'and every measured example');
+    assert.deepEqual(second.models[0].records, first.models[0].records);
+    assert.deepEqual(second.models[0].summary, first.models[0].summary);
+  } finally {
+    console.log = log;
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+  await assert.rejects(attackCommand(['--checkpoint', ckpt, '--recipe', 'pgd', '--budget', '10']), /--budget is not an option of --recipe pgd/);
+  await assert.rejects(attackCommand(['--checkpoint', ckpt, '--recipe', 'pgd', '--rho', '0.01,x']), /--rho must be numbers/);
+});

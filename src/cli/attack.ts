@@ -19,6 +19,7 @@ import { checkpointTokenizer } from '../tokenizer';
 import { disposeParams, loadCheckpoint } from '../model';
 import { createProgress } from '../train/progress';
 import { formatSummary, modelScoreFn, runAttacks, summarizeAttacks, WORD_RECIPES, wordRecipe } from '../attacks/word';
+import { EmbeddingAttackOptions, formatEmbeddingAttackSummary, runEmbeddingAttack } from '../attacks/embedding';
 import { OptionSpec, parseArgs } from './args';
 
 export const ATTACK_OPTIONS: Record<string, OptionSpec> = {
@@ -110,26 +111,8 @@ export async function attackCommand(argv: string[]): Promise<void> {
   }
 }
 
-/** The part of src/attacks/embedding this command uses (loaded at run time: see pgdCommand). */
-interface EmbeddingModule {
-  runEmbeddingAttack(options: Record<string, unknown>): Promise<unknown>;
-  formatEmbeddingAttackSummary?(result: unknown): string;
-}
-
+/** `--recipe pgd`: the embedding-space protocol on one or more checkpoints (the anchor first). */
 async function pgdCommand(o: Record<string, string | number | boolean>): Promise<void> {
-  let mod: EmbeddingModule | undefined;
-  try {
-    // loaded by name at run time, so that this command builds whether or not that module exists yet
-    const name = '../attacks/embedding';
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    mod = require(name) as EmbeddingModule;
-  } catch (e) {
-    const missing = (e as { code?: string }).code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes('attacks/embedding');
-    if (!missing) throw e;
-  }
-  if (!mod || typeof mod.runEmbeddingAttack !== 'function') {
-    throw new Error('advlm attack --recipe pgd: the embedding-space attack (src/attacks/embedding, runEmbeddingAttack) is not built yet');
-  }
   for (const k of ['budget', 'one-at-a-time']) if (o[k] !== undefined) throw new Error(`advlm attack: --${k} is not an option of --recipe pgd`);
   const list = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : undefined);
   const checkpoints = list(o.checkpoints) ?? (typeof o.checkpoint === 'string' ? [o.checkpoint] : undefined);
@@ -147,11 +130,11 @@ async function pgdCommand(o: Record<string, string | number | boolean>): Promise
     batchSize: o['batch-size'],
     maxLength: o['max-length'],
   }).filter(([, v]) => v !== undefined);
-  const result = await mod.runEmbeddingAttack({
+  const result = await runEmbeddingAttack({
     checkpoints,
     outDir,
     seed,
-    ...Object.fromEntries(given),
+    ...(Object.fromEntries(given) as Partial<EmbeddingAttackOptions>),
   });
-  console.log(o.json || !mod.formatEmbeddingAttackSummary ? JSON.stringify(result) : mod.formatEmbeddingAttackSummary(result));
+  console.log(o.json ? JSON.stringify(result) : formatEmbeddingAttackSummary(result));
 }
