@@ -431,7 +431,7 @@ export async function runEmbeddingAttack(options: EmbeddingAttackOptions): Promi
     const diff = identityDifferences(stored.identity ?? {}, identity);
     if (diff.length) throw new Error(`runEmbeddingAttack: ${outDir} holds a different run (${diff.join('; ')}); use another outDir or remove it`);
   } else {
-    writeJsonAtomic(runFile, { identity, anchor: resolved[0] });
+    writeJsonAtomic(runFile, { identity, anchor: checkpoints[0] }); // as given (a machine path in a shared record says nothing)
   }
 
   // --- the anchor: the unit and the radius of each example
