@@ -19,7 +19,8 @@ import { checkpointTokenizer } from '../tokenizer';
 import { disposeParams, loadCheckpoint } from '../model';
 import { createProgress } from '../train/progress';
 import { formatSummary, modelScoreFn, runAttacks, summarizeAttacks, WORD_RECIPES, wordRecipe } from '../attacks/word';
-import { EmbeddingAttackOptions, formatEmbeddingAttackSummary, runEmbeddingAttack } from '../attacks/embedding';
+import { formatEmbeddingAttackSummary, runEmbeddingAttack } from '../attacks/embedding';
+import type { FrozenTokens } from '../adversarial/embedding_delta';
 import { OptionSpec, parseArgs } from './args';
 
 export const ATTACK_OPTIONS: Record<string, OptionSpec> = {
@@ -121,20 +122,18 @@ async function pgdCommand(o: Record<string, string | number | boolean>): Promise
   if (rho && rho.some((x) => !Number.isFinite(x))) throw new Error(`advlm attack: --rho must be numbers separated by commas, got '${o.rho}'`);
   const seed = (o.seed as number | undefined) ?? 0;
   const outDir = (o.out as string | undefined) ?? path.join('runs', 'attacks', `pgd-${path.basename(path.resolve(checkpoints[0]))}-seed${seed}`);
-  const given = Object.entries({
-    task: o.task,
-    split: o.split,
-    n: o.n,
-    rho,
-    frozen: o.frozen,
-    batchSize: o['batch-size'],
-    maxLength: o['max-length'],
-  }).filter(([, v]) => v !== undefined);
+  // every option left undefined takes runEmbeddingAttack's default
   const result = await runEmbeddingAttack({
     checkpoints,
     outDir,
     seed,
-    ...(Object.fromEntries(given) as Partial<EmbeddingAttackOptions>),
+    task: o.task as string | undefined,
+    split: o.split as string | undefined,
+    n: o.n as number | undefined,
+    rho,
+    frozen: o.frozen as FrozenTokens | undefined,
+    batchSize: o['batch-size'] as number | undefined,
+    maxLength: o['max-length'] as number | undefined,
   });
   console.log(o.json ? JSON.stringify(result) : formatEmbeddingAttackSummary(result));
 }
