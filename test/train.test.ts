@@ -8,7 +8,7 @@ import { BertParams, CONFIGS, disposeParams, initParams, loadCheckpoint, namedPa
 import { ADAMW_DEFAULTS, adamWStep, clipGlobalNorm, disposeAdamW, initAdamW } from '../src/train/adamw';
 import { linearWarmupDecay } from '../src/train/schedule';
 import { initBackend } from '../src/backend';
-import { trainLoop, TRAINER_DEFAULTS } from '../src/train/trainer';
+import { recoverTrainerState, removeTrainerState, trainLoop, TRAINER_DEFAULTS } from '../src/train/trainer';
 import { lossAndGrads } from '../src/train/grads';
 import { FINETUNE_DEFAULTS, finetune } from '../src/train/finetune';
 import { PRETRAIN_DEFAULTS, UNSEEN_TOKEN_BIAS, mlmDevBatches, pretrain, unmarkTokens } from '../src/train/pretrain';
@@ -145,6 +145,62 @@ test('training can stop and resume to exactly the weights of an uninterrupted ru
   );
   [a.p, b.p, c.params].forEach(disposeParams);
   fs.rmSync(dir, { recursive: true });
+});
+
+test('a state write cut off at any moment leaves one complete state: the new one if it was written, else the last', async () => {
+  await backend();
+  const config = { ...TRAINER_DEFAULTS, epochs: 2, lr: 5e-2, warmupRatio: 0.2, saveEvery: 3 };
+  const quiet = { mode: 'silent' as const };
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-state-swap-'));
+  const dir = path.join(root, 'resume');
+  const stateStep = (d: string) => JSON.parse(fs.readFileSync(path.join(d, 'trainer_state.json'), 'utf8')).step as number;
+  // states at steps 3 and 6 of one run, kept aside to build the folders a kill can leave
+  const a = toyProblem(2);
+  await trainLoop({ params: a.p, config, epochBatches: a.epochBatches, stepsPerEpoch: 6, stateDir: dir, stopFlag: { stop: false, atStep: 3 }, step: a.stepFor(a.p), progress: quiet });
+  const at3 = path.join(root, 'at3');
+  fs.cpSync(dir, at3, { recursive: true });
+  const b = loadCheckpoint(dir, { numLabels: 1 });
+  await trainLoop({ params: b.params, config, epochBatches: a.epochBatches, stepsPerEpoch: 6, stateDir: dir, stopFlag: { stop: false, atStep: 6 }, step: a.stepFor(b.params), progress: quiet });
+  assert.equal(stateStep(dir), 6);
+  assert.deepEqual(fs.readdirSync(root).sort(), ['at3', 'resume'], 'a finished write leaves no .next or .prev folder');
+  const at6 = path.join(root, 'at6');
+  fs.cpSync(dir, at6, { recursive: true });
+  const reset = (folders: Record<string, string | undefined>) => {
+    for (const s of ['', '.next', '.prev']) fs.rmSync(dir + s, { recursive: true, force: true });
+    for (const [suffix, from] of Object.entries(folders)) if (from) fs.cpSync(from, dir + suffix, { recursive: true });
+  };
+  // 1. cut off while writing the new state: it lacks its marker, so the last state stands
+  reset({ '': at3, '.next': at6 });
+  fs.rmSync(path.join(`${dir}.next`, 'trainer_state.json'));
+  assert.equal(recoverTrainerState(dir), true);
+  assert.equal(stateStep(dir), 3);
+  // 2. cut off between the two renames: the written new state is taken
+  reset({ '.prev': at3, '.next': at6 });
+  assert.equal(recoverTrainerState(dir), true);
+  assert.equal(stateStep(dir), 6);
+  // 3. cut off after the swap, while the previous state is removed
+  reset({ '': at6, '.prev': at3 });
+  fs.rmSync(path.join(`${dir}.prev`, 'model.safetensors'));
+  assert.equal(recoverTrainerState(dir), true);
+  assert.equal(stateStep(dir), 6);
+  for (const s of ['.next', '.prev']) assert.equal(fs.existsSync(dir + s), false, `${s} is removed`);
+  // 4. cut off while a finished run removes its state: the marker goes first, so what is left is no
+  // state (the failure this replaces: a marker beside a missing config.json stopped the resume)
+  reset({ '': at6 });
+  const left = fs.readdirSync(dir);
+  removeTrainerState(dir);
+  assert.equal(fs.existsSync(dir), false);
+  reset({ '': at6 });
+  for (const f of left.filter((f) => f !== 'optimizer.safetensors')) fs.rmSync(path.join(dir, f)); // first the marker, then the rest
+  assert.equal(recoverTrainerState(dir), false);
+  // and a run started on such leftovers trains from the start and ends like a run on an empty folder
+  const c = toyProblem(2);
+  const again = await trainLoop({ params: c.p, config, epochBatches: c.epochBatches, stepsPerEpoch: 6, stateDir: dir, step: c.stepFor(c.p), progress: quiet });
+  const d = toyProblem(2);
+  const fresh = await trainLoop({ params: d.p, config, epochBatches: d.epochBatches, stepsPerEpoch: 6, step: d.stepFor(d.p), progress: quiet });
+  assert.deepEqual(again.losses, fresh.losses);
+  [a.p, b.params, c.p, d.p].forEach(disposeParams);
+  fs.rmSync(root, { recursive: true });
 });
 
 test('a diverging loss stops training with a clear error', async () => {

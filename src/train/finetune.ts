@@ -22,7 +22,7 @@ import { evaluate } from './evaluate';
 import { appendRunRecord, newRunRecord, RunRecord } from './run_record';
 import { RunIdentity, checkpointDigest, runIdentity, shortId } from './run_identity';
 import { taskBatchTensors } from './steps';
-import { BestEpoch, TRAINER_DEFAULTS, TrainResult, TrainerConfig, checkTrainerConfig, trainLoop } from './trainer';
+import { BestEpoch, TRAINER_DEFAULTS, TrainResult, TrainerConfig, checkTrainerConfig, recoverTrainerState, removeTrainerState, trainLoop } from './trainer';
 import { ProgressOptions } from './progress';
 import { dataParallel } from './data_parallel';
 
@@ -160,7 +160,7 @@ export async function finetune(input: FinetuneInput, options: FinetuneOptions = 
   const train = loadTask(task.name, 'train', { limit: c.limitTrain });
   const dev = loadTask(task.name, 'dev', { limit: c.limitDev });
   const stateDir = options.outDir ? path.join(options.outDir, 'resume') : undefined;
-  const resuming = stateDir !== undefined && fs.existsSync(path.join(stateDir, 'trainer_state.json'));
+  const resuming = stateDir !== undefined && recoverTrainerState(stateDir);
   let params: BertParams;
   if (resuming) {
     params = loadCheckpoint(stateDir!, { numLabels: task.numLabels, mlm: false }).params;
@@ -264,7 +264,7 @@ export async function finetune(input: FinetuneInput, options: FinetuneOptions = 
   record.wallSeconds = result.seconds;
   record.result = { bestEpoch: best.epoch, dev: best.metrics, outDir: options.outDir, stopped: result.stopped };
   if (options.record ?? true) appendRunRecord(record);
-  if (options.outDir && stateDir && !result.stopped) fs.rmSync(stateDir, { recursive: true, force: true });
+  if (options.outDir && stateDir && !result.stopped) removeTrainerState(stateDir);
   return { params, task, train: result, best, record, identity };
 }
 

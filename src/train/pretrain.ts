@@ -26,7 +26,7 @@ import { appendRunRecord, newRunRecord } from './run_record';
 import { finetune } from './finetune';
 import { RunIdentity, checkpointDigest, runIdentity, sha256 } from './run_identity';
 import { mlmBatchTensors, mlmLoss } from './steps';
-import { CurvePoint, StopFlag, TRAINER_DEFAULTS, TrainResult, TrainerConfig, checkTrainerConfig, hasTrainerState, trainLoop } from './trainer';
+import { CurvePoint, StopFlag, TRAINER_DEFAULTS, TrainResult, TrainerConfig, checkTrainerConfig, recoverTrainerState, removeTrainerState, trainLoop } from './trainer';
 
 export interface PretrainConfig {
   /** A named size (tiny, mini, small, base) or a full configuration. */
@@ -236,7 +236,7 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
   const modelConfig: BertConfig = { ...(typeof c.model === 'string' ? namedConfig(c.model) : c.model), vocabSize: tok.vocabSize };
   if (modelConfig.maxPositions < c.maxLength) throw new Error(`maxLength ${c.maxLength} exceeds the model's ${modelConfig.maxPositions} positions`);
   const stateDir = path.join(outDir, 'resume');
-  const resuming = hasTrainerState(stateDir);
+  const resuming = recoverTrainerState(stateDir);
   const params = resuming
     ? loadCheckpoint(stateDir, { mlm: true }).params
     : c.from
@@ -335,6 +335,6 @@ export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN
   record.wallSeconds = result.seconds;
   record.result = { ...summary, outDir, stopped: result.stopped, curve: result.curve };
   appendRunRecord(record);
-  if (!result.stopped && fs.existsSync(stateDir)) fs.rmSync(stateDir, { recursive: true });
+  if (!result.stopped) removeTrainerState(stateDir);
   return { params, train: result, curve: result.curve, dev: devEval, tokens, sequences: train.length, parameters: countParams(params) };
 }

@@ -157,27 +157,69 @@ async function tensorsToRaw(entries: Iterable<[string, tf.Tensor]>): Promise<Map
   return out;
 }
 
+/**
+ * Writes the whole state into `${dir}.next`, then swaps it in: `dir` -> `${dir}.prev`, `${dir}.next`
+ * -> `dir`, and removes `${dir}.prev`. A kill at any moment leaves one complete state that
+ * `recoverTrainerState` finds (the new one if its write ended, else the previous one), never a folder
+ * that mixes two steps' files or lacks some of them.
+ */
 async function saveState(dir: string, params: BertParams, opt: AdamWState, state: TrainerState, method: MethodStep): Promise<void> {
-  await saveCheckpoint(params, dir, { advlm: { resumable: true } });
+  const next = `${dir}.next`;
+  fs.rmSync(next, { recursive: true, force: true });
+  await saveCheckpoint(params, next, { advlm: { resumable: true } });
   const tensors = new Map<string, RawTensor>();
   for (const [name, m] of opt.m) tensors.set(`m/${name}`, { shape: m.shape, values: (await m.data()) as Float32Array });
   for (const [name, v] of opt.v) tensors.set(`v/${name}`, { shape: v.shape, values: (await v.data()) as Float32Array });
-  writeSafetensors(path.join(dir, OPTIMIZER_FILE), tensors, { step: String(opt.step) });
-  if (method.params.length) writeSafetensors(path.join(dir, METHOD_PARAMS_FILE), await tensorsToRaw(method.params));
+  writeSafetensors(path.join(next, OPTIMIZER_FILE), tensors, { step: String(opt.step) });
+  if (method.params.length) writeSafetensors(path.join(next, METHOD_PARAMS_FILE), await tensorsToRaw(method.params));
   if (method.saveState) {
     const st = method.saveState();
     try {
-      writeSafetensors(path.join(dir, METHOD_STATE_FILE), await tensorsToRaw(st));
+      writeSafetensors(path.join(next, METHOD_STATE_FILE), await tensorsToRaw(st));
     } finally {
       tf.dispose([...st.values()]);
     }
   }
-  writeJsonAtomic(path.join(dir, STATE_FILE), state); // last: its presence marks a complete state
+  writeJsonAtomic(path.join(next, STATE_FILE), state); // last: its presence marks a complete state
+  const prev = `${dir}.prev`;
+  removeTrainerState(prev);
+  if (fs.existsSync(dir)) fs.renameSync(dir, prev);
+  fs.renameSync(next, dir);
+  removeTrainerState(prev);
 }
 
-/** True if `dir` holds a resumable training state. */
-export function hasTrainerState(dir: string): boolean {
+function isCompleteState(dir: string): boolean {
   return fs.existsSync(path.join(dir, STATE_FILE)) && fs.existsSync(path.join(dir, OPTIMIZER_FILE));
+}
+
+/**
+ * Removes a state folder, its marker (trainer_state.json) first: a kill in the middle leaves a folder
+ * that no longer claims to be a state, rather than a state with files missing.
+ */
+export function removeTrainerState(dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  fs.rmSync(path.join(dir, STATE_FILE), { force: true });
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * True if `dir` holds a resumable training state, after finishing a state write that a kill
+ * interrupted (see `saveState`): a complete `${dir}.next`, or else `${dir}.prev`, takes the place of
+ * a missing or incomplete `dir`, and the leftovers are removed.
+ */
+export function recoverTrainerState(dir: string): boolean {
+  const next = `${dir}.next`;
+  const prev = `${dir}.prev`;
+  if (!isCompleteState(dir)) {
+    const found = [next, prev].find(isCompleteState);
+    if (found) {
+      removeTrainerState(dir);
+      fs.renameSync(found, dir);
+    }
+  }
+  removeTrainerState(next);
+  removeTrainerState(prev);
+  return isCompleteState(dir);
 }
 
 function loadOptimizer(dir: string, opt: AdamWState): void {
@@ -261,7 +303,7 @@ export async function trainLoop<B>(o: TrainLoopOptions<B>): Promise<TrainResult>
   const schedule = { peak: c.lr, warmupSteps: Math.round(c.warmupRatio * totalSteps), totalSteps };
   if (o.measureEvery && !(Number.isInteger(o.measureEvery.steps) && o.measureEvery.steps > 0)) throw new Error(`measureEvery.steps must be a positive integer, got ${o.measureEvery.steps}`);
   let state: TrainerState = { format: 2, identity: o.identity, epoch: 0, stepInEpoch: 0, step: 0, epochs: [], losses: [], metrics: {}, curve: [], seconds: 0, config: c };
-  if (o.stateDir && hasTrainerState(o.stateDir)) {
+  if (o.stateDir && recoverTrainerState(o.stateDir)) {
     const saved = JSON.parse(fs.readFileSync(path.join(o.stateDir, STATE_FILE), 'utf8')) as TrainerState;
     const warning = checkResumable(o.stateDir, saved, c, o.identity);
     if (warning) console.warn(warning);
