@@ -198,11 +198,8 @@ export interface PretrainResult {
 
 /**
  * Pre-trains and saves the model to `outDir` (resumable state in `outDir/resume`). With a state
- * present there, continues where it stopped.
- */
-/**
- * `workers`: threads sharing each minibatch (src/train/data_parallel.ts), default 1; like the stop
- * flag, not part of the run's identity.
+ * present there, continues where it stopped. `workers`: threads sharing each minibatch
+ * (src/train/data_parallel.ts), default 1; like the stop flag, not part of the run's identity.
  */
 export async function pretrain(outDir: string, config: PretrainConfig = PRETRAIN_DEFAULTS, stopFlag?: StopFlag, workers = 1): Promise<PretrainResult> {
   const c = { ...PRETRAIN_DEFAULTS, ...config };
