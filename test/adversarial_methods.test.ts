@@ -212,7 +212,7 @@ test("FreeAT: the delta after replay r is where replay r + 1 starts; a new minib
   // next minibatch: re-initialised by default, carried with carryAcrossBatches
   const last = step.saveState!().get('delta')!;
   const next = step.step(b, info(3, 0));
-  const reinit = initDelta([3, 7, 16], referenceInit('l2', 1), { mask: b.attentionMask, seed: info(3).seed });
+  const reinit = initDelta([3, 7, 16], referenceInit('l2', FREEAT_DEFAULTS.initMag), { mask: b.attentionMask, seed: info(3).seed });
   assert.equal(next.loss.dataSync()[0], lossAtDelta(p, b, reinit, { seed: info(3).seed }).dataSync()[0]);
   const carry = freeat({ replays: 3, carryAcrossBatches: true }).makeStep({ params: p, objective: 'task' });
   carry.loadState!(new Map([['delta', last]]));

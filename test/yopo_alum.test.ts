@@ -201,7 +201,7 @@ test('YOPO without inner steps is plain training; with them, delta moves and onl
   disposeStepResult(y);
   // with inner steps: delta ends on the eps-sphere and the second pass's loss is higher (the parity
   // test checks the gradients themselves against an independent implementation)
-  const c = { ...YOPO_DEFAULTS, K: 2, n: 2, eps: 0.05 };
+  const c = { ...YOPO_DEFAULTS, K: 2, n: 2, alpha: 0.1, eps: 0.05 };
   const r = yopoStep(p, named, b, c, { seed: 3, training: false });
   assert.ok(Math.abs(num(r.metrics.deltaNorm) - 0.05) < 1e-4, `the projection binds: ${num(r.metrics.deltaNorm)}`);
   assert.ok(num(r.metrics.advLoss) > num(r.metrics.cleanLoss), 'the inner steps increased the loss');
