@@ -232,6 +232,18 @@ test("keep 'median-dev-seed': one checkpoint per task and method, the median see
   assert.ok(fs.existsSync(path.join(out, 'cells', left[0], 'model.safetensors')));
   const kept = JSON.parse(fs.readFileSync(path.join(out, 'kept', fs.readdirSync(path.join(out, 'kept'))[0]), 'utf8'));
   assert.equal(kept.seed, recs[1].cell.seed);
+
+  // The median seed's record merged into another folder without its weights (run on another
+  // machine): the other seeds run there, and their weights must stay, since pruning would leave none.
+  const other = path.join(dir, 'other');
+  fs.mkdirSync(other);
+  fs.writeFileSync(path.join(other, 'records.jsonl'), JSON.stringify(recs[1]) + '\n');
+  const lines: string[] = [];
+  await runSweep(g, { outDir: other, ...quiet, log: (s: string) => lines.push(s) });
+  const otherCells = fs.readdirSync(path.join(other, 'cells')).sort();
+  assert.deepEqual(otherCells, [recs[0].cell.dir, recs[2].cell.dir].sort(), 'both seeds run here keep their weights');
+  assert.ok(!fs.existsSync(path.join(other, 'kept')), 'no kept file points at missing weights');
+  assert.ok(lines.some((l) => l.includes(`the median-dev seed, ${recs[1].cell.seed}, has a record here but no weights`)), lines.join('\n'));
   fs.rmSync(dir, { recursive: true });
 });
 

@@ -255,8 +255,19 @@ function cleanUp(g: ExpandedGrid, cell: SweepCell, outDir: string, done: boolean
   if (groupRecords.length < group.length) return; // not every seed recorded yet: keep the models until it is
   const median = medianSeedRecord(groupRecords);
   if (!median) return;
-  for (const c of group) if (c.id !== median.id) fs.rmSync(path.join(outDir, 'cells', c.dir), { recursive: true, force: true });
   const key = `${cell.task} ${cell.method}${g.checkpoints.length > 1 ? ` ${cell.checkpoint}` : ''}`;
+  const medianDir = path.join(outDir, 'cells', median.cell.dir);
+  if (!fs.existsSync(path.join(medianDir, 'model.safetensors'))) {
+    // a record merged from another folder or machine comes without its weights: pruning now would
+    // leave no checkpoint at all
+    log(
+      `not keeping a checkpoint of ${key} yet: the median-dev seed, ${median.cell.seed}, has a record here but no weights ` +
+        `(${medianDir} is missing: its record came from another folder or machine). Every other seed's weights stay. ` +
+        `To rebuild seed ${median.cell.seed}'s, remove its record from ${outDir}'s records and run the sweep again.`,
+    );
+    return;
+  }
+  for (const c of group) if (c.id !== median.id) fs.rmSync(path.join(outDir, 'cells', c.dir), { recursive: true, force: true });
   // one file per group (shards sharing the folder never write the same file)
   writeJsonAtomic(path.join(outDir, 'kept', `${cell.dir.replace(/-s-?\d+-[0-9a-f]+$/, '')}.json`), {
     group: key,
