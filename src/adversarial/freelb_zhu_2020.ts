@@ -74,7 +74,8 @@ export interface FreeLBConfig {
  *
  * FreeLB learns at a radius 4x wider than PGD-3 does (at rho 0.02 PGD-3 stays at the majority class).
  * A likely reason, not measured: FreeLB's gradient averages over the K passes, the first of them at
- * the small delta_0, while PGD-3's comes from the last pass only, on the rim of the ball. One seed, one task (the MRPC grid has not run).
+ * the small delta_0, while PGD-3's comes from the last pass only, on the rim of the ball. One seed,
+ * one task (the MRPC grid has not run).
  */
 export const FREELB_DEFAULTS: FreeLBConfig = {
   K: 3,

@@ -21,7 +21,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { getTask } from '../data';
 import { checkpointTokenizer } from '../tokenizer';
-import { BertParams, disposeParams, loadCheckpoint } from '../model';
+import { BertParams, WEIGHTS_FILE, disposeParams, loadCheckpoint } from '../model';
 import { finetune } from '../train/finetune';
 import type { ProgressOptions } from '../train/progress';
 import { writeJsonAtomic } from '../util/atomic';
@@ -257,7 +257,7 @@ function cleanUp(g: ExpandedGrid, cell: SweepCell, outDir: string, done: boolean
   if (!median) return;
   const key = `${cell.task} ${cell.method}${g.checkpoints.length > 1 ? ` ${cell.checkpoint}` : ''}`;
   const medianDir = path.join(outDir, 'cells', median.cell.dir);
-  if (!fs.existsSync(path.join(medianDir, 'model.safetensors'))) {
+  if (!fs.existsSync(path.join(medianDir, WEIGHTS_FILE))) {
     // a record merged from another folder or machine comes without its weights: pruning now would
     // leave no checkpoint at all
     log(
