@@ -20,7 +20,8 @@
  * thread each sharing every minibatch (N = the cores, `--workers N`, 0 = none), next to the rows and
  * the PyTorch reference on N threads.
  *
- * Options: --full, --warmup N, --steps N, --threads 1,2 (thread counts), --workers N, --no-torch, --no-pair.
+ * Options: --full, --warmup N, --steps N, --threads 1,2 (thread counts), --workers N, --no-torch, --no-pair,
+ * --methods a,b and --configs tiny,mini (rows of these only; with --full's defaults otherwise).
  * `npm run bench -- matmul` instead compares advlm's wasm matMul with tfjs's stock kernel (scripts/bench/matmul.ts);
  * `npm run bench -- profile [--shape mlm|finetune] [--method NAME]` times one step kernel by kernel (scripts/bench/profile.ts).
  * `npm run bench -- memory [--steps 300] [--methods a,b]`: RSS and tf.memory() over a long run of every method (scripts/bench/memory.ts).
@@ -48,6 +49,9 @@ interface Options {
   pair: boolean;
   /** Workers of the data-parallel rows (0 = none). */
   workers: number;
+  /** Only these methods / model configs (undefined: the default set, or every one with --full). */
+  methods?: string[];
+  configs?: string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -65,12 +69,22 @@ function parseOptions(argv: string[]): Options {
   if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`--threads needs thread counts such as 1,2; got '${value('--threads')}'`);
   const workers = int('--workers', defaultWasmThreads(), 0);
   if (workers > 1 && !threads.includes(workers)) threads.push(workers);
-  return { full: argv.includes('--full'), warmup: int('--warmup', 2, 0), steps: int('--steps', 5, 1), threads, torch: !argv.includes('--no-torch'), pair: !argv.includes('--no-pair'), workers };
+  const list = (flag: string, known: readonly string[]): string[] | undefined => {
+    const v = value(flag);
+    if (v === undefined) return undefined;
+    const items = v.split(',').filter((x) => x !== '');
+    const unknown = items.filter((x) => !known.includes(x));
+    if (items.length === 0 || unknown.length) throw new Error(`${flag} takes a comma-separated list of ${known.join(', ')}; got '${v}'`);
+    return items;
+  };
+  const methods = list('--methods', methodNames());
+  const configs = list('--configs', ['tiny', 'mini']);
+  return { full: argv.includes('--full'), warmup: int('--warmup', 2, 0), steps: int('--steps', 5, 1), threads, torch: !argv.includes('--no-torch'), pair: !argv.includes('--no-pair'), workers, methods, configs };
 }
 
-function specs(full: boolean): RowSpec[] {
-  const configs = full ? ['tiny', 'mini'] : ['tiny'];
-  const methods = full ? methodNames() : ['vanilla', 'freelb'];
+function specs(o: Pick<Options, 'full' | 'methods' | 'configs'>): RowSpec[] {
+  const configs = o.configs ?? (o.full ? ['tiny', 'mini'] : ['tiny']);
+  const methods = o.methods ?? (o.full ? methodNames() : ['vanilla', 'freelb']);
   const out: RowSpec[] = [];
   for (const config of configs)
     for (const shape of ['finetune', 'mlm'] as const)
@@ -133,7 +147,11 @@ function torchPython(): string | undefined {
 /** The PyTorch reference's rows at `threads` threads. */
 function torchRows(python: string, threads: number, dataFile: string, o: Options): TorchRow[] {
   const script = path.join(projectRoot(), 'bench', 'reference', 'bench_torch.py');
-  const args = [script, '--data', dataFile, '--threads', String(threads), '--configs', o.full ? 'tiny,mini' : 'tiny', '--warmup', String(o.warmup), '--steps', String(o.steps)];
+  const configs = o.configs ?? (o.full ? ['tiny', 'mini'] : ['tiny']);
+  // the reference implements vanilla and FreeLB
+  const methods = (o.methods ?? ['vanilla', 'freelb']).filter((m) => m === 'vanilla' || m === 'freelb');
+  if (methods.length === 0) return [];
+  const args = [script, '--data', dataFile, '--threads', String(threads), '--configs', configs.join(','), '--methods', methods.join(','), '--warmup', String(o.warmup), '--steps', String(o.steps)];
   const out = execFileSync(python, args, { encoding: 'utf8' });
   return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TorchRow);
 }
@@ -186,7 +204,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const dataFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'advlm-bench-')), 'data.json');
   fs.writeFileSync(dataFile, JSON.stringify(benchData(32, 8)));
-  const rowSpecs = specs(o.full);
+  const rowSpecs = specs(o);
   const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAvgAtStart: os.loadavg() };
   console.log(
     `bench: ${rowSpecs.length} rows x threads ${o.threads.join(', ')}; ${o.warmup} warm-up + ${o.steps} timed steps; ` +
