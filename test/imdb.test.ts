@@ -22,6 +22,10 @@ import {
   readImdbFile,
   reviewSentences,
 } from '../src/data';
+import { initBackend } from '../src/backend';
+import { disposeParams, loadCheckpoint } from '../src/model';
+import { checkpointTokenizer } from '../src/tokenizer';
+import { evaluate } from '../src/train/evaluate';
 
 const fixtures = path.join(__dirname, 'fixtures');
 const fixtureDir = path.join(fixtures, 'imdb');
@@ -217,5 +221,33 @@ test('pack cache: round-trips, skips tokenising on a hit, and a changed key (len
     assert.equal(fs.readdirSync(cacheDir).filter((f) => f.includes('.tmp')).length, 0);
   } finally {
     fs.rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
+
+// ---- the shipped IMDB classifier (data/checkpoints/advlm-bert-tiny-imdb-imdb) ----
+
+test('shipped IMDB classifier: its config names its run, and it repeats that run\'s recorded dev predictions', async () => {
+  await initBackend({ log: false });
+  const dir = path.join(__dirname, '..', 'data', 'checkpoints', 'advlm-bert-tiny-imdb-imdb');
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  const advlm = config.advlm as { task: string; maxLength: number; shipped: { sweep: string; seed: number; runId: string } };
+  assert.equal(advlm.task, 'IMDB');
+  assert.equal(advlm.maxLength, 256);
+  // the sweep record it came from: its dev predictions, scored at float32 before shipping
+  const records = fs.readFileSync(path.join(__dirname, '..', 'notebooks', 'results', 'imdb-finetune', 'records.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const record = records.find((r) => r.id === advlm.shipped.runId);
+  assert.ok(record, `no record of run ${advlm.shipped.runId} in notebooks/results/imdb-finetune/records.jsonl`);
+  assert.equal(record.cell.seed, advlm.shipped.seed);
+  const n = 96;
+  const dev = loadTask('IMDB', 'dev').slice(0, n);
+  const { params } = loadCheckpoint(dir, { mlm: false });
+  try {
+    const r = await evaluate(params, checkpointTokenizer(dir), dev, getTask('IMDB'), { maxLength: advlm.maxLength });
+    const recorded = (record.results.dev.predictions as number[]).slice(0, n);
+    assert.deepEqual(dev.map((e) => e.label), (record.results.dev.gold as number[]).slice(0, n), 'the dev split changed since the run');
+    const same = r.predictions.filter((p, i) => p === recorded[i]).length;
+    assert.equal(same, n, `the float16 weights changed ${n - same} of the first ${n} recorded dev predictions`);
+  } finally {
+    disposeParams(params);
   }
 });
