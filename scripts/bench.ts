@@ -41,7 +41,6 @@ import { memoryBench } from './bench/memory';
 import { profileBench } from './bench/profile';
 
 interface Options {
-  full: boolean;
   warmup: number;
   steps: number;
   threads: number[];
@@ -49,9 +48,9 @@ interface Options {
   pair: boolean;
   /** Workers of the data-parallel rows (0 = none). */
   workers: number;
-  /** Only these methods / model configs (undefined: the default set, or every one with --full). */
-  methods?: string[];
-  configs?: string[];
+  /** The rows' methods and model configs: --methods / --configs, else the default set, or every one with --full. */
+  methods: string[];
+  configs: string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -77,18 +76,17 @@ function parseOptions(argv: string[]): Options {
     if (items.length === 0 || unknown.length) throw new Error(`${flag} takes a comma-separated list of ${known.join(', ')}; got '${v}'`);
     return items;
   };
-  const methods = list('--methods', methodNames());
-  const configs = list('--configs', ['tiny', 'mini']);
-  return { full: argv.includes('--full'), warmup: int('--warmup', 2, 0), steps: int('--steps', 5, 1), threads, torch: !argv.includes('--no-torch'), pair: !argv.includes('--no-pair'), workers, methods, configs };
+  const full = argv.includes('--full');
+  const methods = list('--methods', methodNames()) ?? (full ? methodNames() : ['vanilla', 'freelb']);
+  const configs = list('--configs', ['tiny', 'mini']) ?? (full ? ['tiny', 'mini'] : ['tiny']);
+  return { warmup: int('--warmup', 2, 0), steps: int('--steps', 5, 1), threads, torch: !argv.includes('--no-torch'), pair: !argv.includes('--no-pair'), workers, methods, configs };
 }
 
-function specs(o: Pick<Options, 'full' | 'methods' | 'configs'>): RowSpec[] {
-  const configs = o.configs ?? (o.full ? ['tiny', 'mini'] : ['tiny']);
-  const methods = o.methods ?? (o.full ? methodNames() : ['vanilla', 'freelb']);
+function specs(o: Pick<Options, 'methods' | 'configs'>): RowSpec[] {
   const out: RowSpec[] = [];
-  for (const config of configs)
+  for (const config of o.configs)
     for (const shape of ['finetune', 'mlm'] as const)
-      for (const method of methods) out.push({ config, shape, method, ...(method === 'freelb' ? { options: { K: 3 } } : {}) });
+      for (const method of o.methods) out.push({ config, shape, method, ...(method === 'freelb' ? { options: { K: 3 } } : {}) });
   return out;
 }
 
@@ -147,11 +145,10 @@ function torchPython(): string | undefined {
 /** The PyTorch reference's rows at `threads` threads. */
 function torchRows(python: string, threads: number, dataFile: string, o: Options): TorchRow[] {
   const script = path.join(projectRoot(), 'bench', 'reference', 'bench_torch.py');
-  const configs = o.configs ?? (o.full ? ['tiny', 'mini'] : ['tiny']);
   // the reference implements vanilla and FreeLB
-  const methods = (o.methods ?? ['vanilla', 'freelb']).filter((m) => m === 'vanilla' || m === 'freelb');
+  const methods = o.methods.filter((m) => m === 'vanilla' || m === 'freelb');
   if (methods.length === 0) return [];
-  const args = [script, '--data', dataFile, '--threads', String(threads), '--configs', configs.join(','), '--methods', methods.join(','), '--warmup', String(o.warmup), '--steps', String(o.steps)];
+  const args = [script, '--data', dataFile, '--threads', String(threads), '--configs', o.configs.join(','), '--methods', methods.join(','), '--warmup', String(o.warmup), '--steps', String(o.steps)];
   const out = execFileSync(python, args, { encoding: 'utf8' });
   return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TorchRow);
 }
