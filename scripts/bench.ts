@@ -21,7 +21,8 @@
  * the PyTorch reference on N threads.
  *
  * Options: --full, --warmup N, --steps N, --threads 1,2 (thread counts), --workers N, --no-torch, --no-pair,
- * --methods a,b and --configs tiny,mini (rows of these only; with --full's defaults otherwise).
+ * --methods a,b and --configs tiny,mini (rows of these only; with --full's defaults otherwise). The PyTorch
+ * reference has every method's fine-tuning step, and vanilla's and FreeLB's MLM step.
  * `npm run bench -- matmul` instead compares advlm's wasm matMul with tfjs's stock kernel (scripts/bench/matmul.ts);
  * `npm run bench -- profile [--shape mlm|finetune] [--method NAME]` times one step kernel by kernel (scripts/bench/profile.ts).
  * `npm run bench -- memory [--steps 300] [--methods a,b]`: RSS and tf.memory() over a long run of every method (scripts/bench/memory.ts).
@@ -142,11 +143,13 @@ function torchPython(): string | undefined {
   });
 }
 
+/** The methods bench/reference/bench_torch.py implements (fine-tuning; MLM: vanilla and FreeLB). */
+const TORCH_METHODS = ['vanilla', 'freelb', 'gaussian-noise', 'pgd', 'freeat', 'yopo', 'alum', 'ascc', 'rift'];
+
 /** The PyTorch reference's rows at `threads` threads. */
 function torchRows(python: string, threads: number, dataFile: string, o: Options): TorchRow[] {
   const script = path.join(projectRoot(), 'bench', 'reference', 'bench_torch.py');
-  // the reference implements vanilla and FreeLB
-  const methods = o.methods.filter((m) => m === 'vanilla' || m === 'freelb');
+  const methods = o.methods.filter((m) => TORCH_METHODS.includes(m));
   if (methods.length === 0) return [];
   const args = [script, '--data', dataFile, '--threads', String(threads), '--configs', o.configs.join(','), '--methods', methods.join(','), '--warmup', String(o.warmup), '--steps', String(o.steps)];
   const out = execFileSync(python, args, { encoding: 'utf8' });

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { MethodStep, methodFromJson } from '../../src/adversarial/methods';
+import { candidateArrays, neighbourTable } from '../../src/adversarial/ascc_dong_2021';
 import { MlmArrays, corpusTokenIds, loadTokenizer, mlmBatch, packSequencesCached, readCorpus, withRandomTokens } from '../../src/data';
 import { BertParams, ModelBatch, PassCounts, countPasses, disposeModelBatch, disposeParams, initParams, isNoDecay, namedConfig, namedParams, outputVocabulary } from '../../src/model';
 import { ADAMW_DEFAULTS, AdamWState, adamWStep, clipGlobalNorm, disposeAdamW, initAdamW } from '../../src/train/adamw';
@@ -21,8 +22,12 @@ import { forwardMatMulMacs, stepFlops } from './flops';
 export interface BenchData {
   seqLen: number;
   vocabSize: number;
-  /** Fine-tuning: [B][T] ids (every token real), labels b % 2. */
-  task: { inputIds: number[][]; labels: number[] };
+  /**
+   * Fine-tuning: [B][T] ids (every token real), labels b % 2; and the substitution candidates of
+   * ASCC and RIFT ([B][T][S] ids and usable-slot mask, as `candidatesOf` builds them from the
+   * counter-fitted lists), so that the PyTorch reference combines the same candidates.
+   */
+  task: { inputIds: number[][]; labels: number[]; candidates: { ids: number[][][]; mask: number[][][] } };
   /** MLM pre-training: masked as `pretrain` masks (15%, 80/10/10), labels -100 where nothing is scored. */
   mlm: MlmArrays;
   /** The corpus-softmax output vocabulary `pretrain` uses (the ordinary tokens of the corpus, ascending). */
@@ -37,10 +42,16 @@ export function benchData(taskBatch: number, mlmBatchSize: number, seqLen = 128)
   if (full.length < taskBatch + mlmBatchSize) throw new Error(`the corpus has only ${full.length} sequences of length ${seqLen}`);
   const corpusIds = corpusTokenIds(sequences, tok.specialIds);
   const task = full.slice(0, taskBatch);
+  const c = candidateArrays(task.flatMap((s) => [...s]), new Array(taskBatch * seqLen).fill(1), [taskBatch, seqLen], neighbourTable(tok));
+  const nested = (flat: ArrayLike<number>) => {
+    const all = Array.from(flat);
+    return task.map((_, b) => Array.from({ length: seqLen }, (_, t) => all.slice((b * seqLen + t) * c.S, (b * seqLen + t + 1) * c.S))); // [B][T][S]
+  };
+  const candidates = { ids: nested(c.ids), mask: nested(c.mask) };
   return {
     seqLen,
     vocabSize: tok.vocabSize,
-    task: { inputIds: task.map((s) => [...s]), labels: task.map((_, b) => b % 2) },
+    task: { inputIds: task.map((s) => [...s]), labels: task.map((_, b) => b % 2), candidates },
     mlm: mlmBatch(full.slice(taskBatch, taskBatch + mlmBatchSize), withRandomTokens(tok, corpusIds), 12345),
     outputIds: corpusIds,
   };

@@ -161,6 +161,18 @@ export function candidatesOf(batch: { inputIds: tf.Tensor; attentionMask?: tf.Te
   const [B, T] = batch.inputIds.shape as [number, number];
   const ids = batch.inputIds.dataSync() as Int32Array;
   const real = batch.attentionMask ? (batch.attentionMask.dataSync() as Float32Array) : new Float32Array(B * T).fill(1);
+  const c = candidateArrays(ids, real, [B, T], table, maxNeighbours);
+  return { ids: tf.tensor3d(c.ids, [B, T, c.S], 'int32'), mask: tf.tensor3d(c.mask, [B, T, c.S], 'float32'), positions: c.positions, kept: c.kept };
+}
+
+/** `candidatesOf` on flat arrays (row-major [B, T] ids and attention mask): ids and mask [B, T, S] flat, and S. */
+export function candidateArrays(
+  ids: ArrayLike<number>,
+  real: ArrayLike<number>,
+  [B, T]: [number, number],
+  table: NeighbourTable,
+  maxNeighbours = Infinity,
+): { ids: Int32Array; mask: Float32Array; S: number; positions: number; kept: number } {
   const cont = (id: number) => id < table.continuation.length && table.continuation[id] === 1;
   const subs: (readonly number[])[] = new Array(B * T).fill([]);
   let positions = 0;
@@ -192,7 +204,7 @@ export function candidatesOf(batch: { inputIds: tf.Tensor; attentionMask?: tf.Te
       candMask[i * S + 1 + k] = 1;
     });
   }
-  return { ids: tf.tensor3d(candIds, [B, T, S], 'int32'), mask: tf.tensor3d(candMask, [B, T, S], 'float32'), positions, kept };
+  return { ids: candIds, mask: candMask, S, positions, kept };
 }
 
 // ----------------------------------------------------------------------------- the adversary
