@@ -26,6 +26,7 @@ import { initBackend } from '../src/backend';
 import { disposeParams, loadCheckpoint } from '../src/model';
 import { checkpointTokenizer } from '../src/tokenizer';
 import { evaluate } from '../src/train/evaluate';
+import { readRecords, reconcile } from '../src/sweep';
 
 const fixtures = path.join(__dirname, 'fixtures');
 const fixtureDir = path.join(fixtures, 'imdb');
@@ -234,17 +235,17 @@ test('shipped IMDB classifier: its config names its run, and it repeats that run
   assert.equal(advlm.task, 'IMDB');
   assert.equal(advlm.maxLength, 256);
   // the sweep record it came from: its dev predictions, scored at float32 before shipping
-  const records = fs.readFileSync(path.join(__dirname, '..', 'notebooks', 'results', 'imdb-finetune', 'records.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const { records } = reconcile(readRecords([path.join(__dirname, '..', 'notebooks', 'results', 'imdb-finetune')]).records);
   const record = records.find((r) => r.id === advlm.shipped.runId);
-  assert.ok(record, `no record of run ${advlm.shipped.runId} in notebooks/results/imdb-finetune/records.jsonl`);
+  assert.ok(record?.results?.dev, `no record of run ${advlm.shipped.runId} in notebooks/results/imdb-finetune/records.jsonl`);
   assert.equal(record.cell.seed, advlm.shipped.seed);
   const n = 96;
   const dev = loadTask('IMDB', 'dev').slice(0, n);
   const { params } = loadCheckpoint(dir, { mlm: false });
   try {
     const r = await evaluate(params, checkpointTokenizer(dir), dev, getTask('IMDB'), { maxLength: advlm.maxLength });
-    const recorded = (record.results.dev.predictions as number[]).slice(0, n);
-    assert.deepEqual(dev.map((e) => e.label), (record.results.dev.gold as number[]).slice(0, n), 'the dev split changed since the run');
+    const recorded = record.results.dev.predictions!.slice(0, n);
+    assert.deepEqual(dev.map((e) => e.label), record.results.dev.gold!.slice(0, n), 'the dev split changed since the run');
     const same = r.predictions.filter((p, i) => p === recorded[i]).length;
     assert.equal(same, n, `the float16 weights changed ${n - same} of the first ${n} recorded dev predictions`);
   } finally {

@@ -113,30 +113,6 @@ def per_example_l2(x):
     return x.reshape(x.shape[0], -1).norm(dim=1)  # [B]
 
 
-def freelb_grads(w, batch, loss_of, gen):
-    """FreeLB-K: returns the mean loss; leaves the mean of the K passes' parameter gradients in .grad."""
-    c = FREELB
-    K = c["K"]
-    mask = batch["mask"].to(torch.float32)[:, :, None]  # [B, T, 1]
-    B, T = batch["ids"].shape
-    D = bert.CONFIG["hidden_size"]
-    lengths = mask.sum(dim=(1, 2))  # [B]
-    delta = (torch.rand(B, T, D, generator=gen) * 2 - 1) * mask * (c["init_mag"] / torch.sqrt(lengths * D))[:, None, None]
-    total = 0.0
-    for t in range(1, K + 1):
-        d = delta.clone().requires_grad_(True)
-        loss = loss_of(w, batch, d) / K
-        loss.backward()  # parameter gradients accumulate in .grad; d.grad is the ascent direction (times 1/K)
-        total += float(loss)
-        if t < K:
-            g = d.grad * mask
-            n = per_example_l2(g).clamp(min=NORM_CLAMP)[:, None, None]
-            step = d.detach() + c["alpha"] * g / n
-            sn = per_example_l2(step).clamp(min=NORM_CLAMP)[:, None, None]
-            delta = step * torch.clamp(c["eps"] / sn, max=1.0)
-    return total
-
-
 def l2_start(batch, mag, gen):
     """FreeLB's reference init: U(-1, 1) * mask * mag / sqrt(L * D), [B, T, D]."""
     mask = batch["mask"].to(torch.float32)[:, :, None]
@@ -153,6 +129,23 @@ def l2_ascend(delta, g, mask, alpha, eps):
     step = delta + alpha * g / n
     sn = per_example_l2(step).clamp(min=NORM_CLAMP)[:, None, None]
     return step * torch.clamp(eps / sn, max=1.0)
+
+
+def freelb_grads(w, batch, loss_of, gen):
+    """FreeLB-K: returns the mean loss; leaves the mean of the K passes' parameter gradients in .grad."""
+    c = FREELB
+    K = c["K"]
+    mask = batch["mask"].to(torch.float32)[:, :, None]  # [B, T, 1]
+    delta = l2_start(batch, c["init_mag"], gen)
+    total = 0.0
+    for t in range(1, K + 1):
+        d = delta.clone().requires_grad_(True)
+        loss = loss_of(w, batch, d) / K
+        loss.backward()  # parameter gradients accumulate in .grad; d.grad is the ascent direction (times 1/K)
+        total += float(loss)
+        if t < K:
+            delta = l2_ascend(d.detach(), d.grad, mask, c["alpha"], c["eps"])
+    return total
 
 
 def pgd_grads(w, batch, gen):
@@ -184,9 +177,9 @@ def yopo_grads(w, batch, gen):
     B, T = batch["ids"].shape
     delta = torch.zeros(B, T, bert.CONFIG["hidden_size"])
     p = None
+    X0 = bert.embed_tokens(w, batch["ids"]).detach()  # the inner steps' input (no gradient to V)
     for j in range(K):
         if j > 0:
-            X0 = bert.embed_tokens(w, batch["ids"]).detach()
             for _ in range(c["n"]):
                 d = delta.clone().requires_grad_(True)
                 h1 = layer0_out(w, X0 + d, batch)  # embeddings + layer 0 only (the library's partial pass)
@@ -227,14 +220,18 @@ def ascc_batch(batch):
     return {"ids": batch["ids"], "tt": batch["types"], "am": batch["mask"], "labels": batch["labels"], "cand": batch["cand"], "cmask": batch["cmask"]}
 
 
-def ascc_grads(w, batch, gen, heads=None, teacher=None):
-    """The ASCC adversary, then CE + beta KL (ASCC) or + w_kl KL + w_mi L_NCE (RIFT), one backward."""
+def configure_ascc_ref(batch):
+    """Sets the fixture module's constants to advlm's defaults and this batch (its functions read them)."""
     ascc_ref.ATTACK.update(attackSteps=ASCC["attackSteps"], attackLr=ASCC["attackLr"])
     ascc_ref.RIFT.update(wMi=RIFT["wMi"])
     ascc_ref.NUM_CLASSES = 2
     ascc_ref.LABELS = batch["labels"].tolist()
     ascc_ref.B = batch["ids"].shape[0]
-    b = ascc_batch(batch)
+
+
+def ascc_grads(w, b, gen, heads=None, teacher=None):
+    """The ASCC adversary, then CE + beta KL (ASCC) or + w_kl KL + w_mi L_NCE (RIFT), one backward.
+    b: the batch in the fixture's layout (ascc_batch), the module configured (configure_ascc_ref)."""
     B, T, S = b["cand"].shape
     # torch's kaiming_normal_ on [B, T, S, 1]: N(0, 2 / (T S))
     w0 = torch.randn(B, T, S, generator=gen) * (2.0 / (T * S)) ** 0.5
@@ -260,6 +257,9 @@ def rift_heads(gen):
 
 def run_row(w, batch, shape, method, warmup, steps, gen):
     heads = rift_heads(gen) if method == "rift" else {}
+    if method in ("ascc", "rift"):
+        configure_ascc_ref(batch)
+        fixture_batch = ascc_batch(batch)
     teacher = {k: v.detach().clone() for k, v in w.items()} if method == "rift" else None
     named = {**w, **heads}
     params = [v for v in named.values() if v.requires_grad]
@@ -277,8 +277,8 @@ def run_row(w, batch, shape, method, warmup, steps, gen):
         if method == "freelb":
             freelb_grads(w, batch, loss_of, gen)
         elif method == "gaussian-noise":
-            X = bert.embed_tokens(w, batch["ids"])
-            loss_of(w, batch, torch.randn(X.shape, generator=gen) * NOISE_SIGMA).backward()
+            shape = (*batch["ids"].shape, bert.CONFIG["hidden_size"])
+            loss_of(w, batch, torch.randn(shape, generator=gen) * NOISE_SIGMA).backward()
         elif method == "pgd":
             pgd_grads(w, batch, gen)
         elif method == "freeat":
@@ -298,9 +298,9 @@ def run_row(w, batch, shape, method, warmup, steps, gen):
         elif method == "alum":
             alum_grads(w, batch, gen)
         elif method == "ascc":
-            ascc_grads(w, batch, gen)
+            ascc_grads(w, fixture_batch, gen)
         elif method == "rift":
-            ascc_grads(w, batch, gen, heads=heads, teacher=teacher)
+            ascc_grads(w, fixture_batch, gen, heads=heads, teacher=teacher)
         else:
             loss_of(w, batch).backward()
         update()

@@ -41,17 +41,17 @@ export function benchData(taskBatch: number, mlmBatchSize: number, seqLen = 128)
   const full = sequences.filter((s) => s.length === seqLen);
   if (full.length < taskBatch + mlmBatchSize) throw new Error(`the corpus has only ${full.length} sequences of length ${seqLen}`);
   const corpusIds = corpusTokenIds(sequences, tok.specialIds);
-  const task = full.slice(0, taskBatch);
-  const c = candidateArrays(task.flatMap((s) => [...s]), new Array(taskBatch * seqLen).fill(1), [taskBatch, seqLen], neighbourTable(tok));
+  const inputIds = full.slice(0, taskBatch).map((s) => [...s]); // [B][T]
+  const c = candidateArrays(inputIds.flat(), new Array(taskBatch * seqLen).fill(1), [taskBatch, seqLen], neighbourTable(tok));
   const nested = (flat: ArrayLike<number>) => {
     const all = Array.from(flat);
-    return task.map((_, b) => Array.from({ length: seqLen }, (_, t) => all.slice((b * seqLen + t) * c.S, (b * seqLen + t + 1) * c.S))); // [B][T][S]
+    return inputIds.map((_, b) => Array.from({ length: seqLen }, (_, t) => all.slice((b * seqLen + t) * c.S, (b * seqLen + t + 1) * c.S))); // [B][T][S]
   };
   const candidates = { ids: nested(c.ids), mask: nested(c.mask) };
   return {
     seqLen,
     vocabSize: tok.vocabSize,
-    task: { inputIds: task.map((s) => [...s]), labels: task.map((_, b) => b % 2), candidates },
+    task: { inputIds, labels: inputIds.map((_, b) => b % 2), candidates },
     mlm: mlmBatch(full.slice(taskBatch, taskBatch + mlmBatchSize), withRandomTokens(tok, corpusIds), 12345),
     outputIds: corpusIds,
   };
