@@ -12,5 +12,5 @@ export { freeat, freeatReplay, fitCarriedDelta, FreeATConfig, FREEAT_DEFAULTS, F
 export { yopo, yopoStep, firstLayer, YopoConfig, YopoStepOptions, YOPO_DEFAULTS } from './yopo_zhang_2019';
 export { alum, alumStep, AlumConfig, AlumStepOptions, ALUM_DEFAULTS } from './alum_liu_2020';
 export { smartSymmetricKl, smartAdversarialTerm, ascentObjective } from './smart_loss';
-export { ascc, asccAttack, asccTrainStep, asccMinibatch, candidatesOf, neighbourTable, convexWeights, combinedEmbeddings, kaimingW0, AsccConfig, ASCC_DEFAULTS, NeighbourTable, Candidates } from './ascc_dong_2021';
+export { ascc, asccAttack, asccTrainStep, asccMinibatch, candidatesOf, candidateArrays, neighbourTable, meanWeightEntropy, convexWeights, combinedEmbeddings, kaimingW0, AsccConfig, ASCC_DEFAULTS, NeighbourTable, Candidates } from './ascc_dong_2021';
 export { rift, infoNce, classConditionalInfoNce, classBalancedBatches, classGroups, initRiftHeads, projectHead, RiftConfig, RiftHeads, RIFT_DEFAULTS } from './rift_dong_2021';
