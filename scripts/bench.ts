@@ -152,7 +152,10 @@ function torchRows(python: string, threads: number, dataFile: string, o: Options
   const methods = o.methods.filter((m) => TORCH_METHODS.includes(m));
   if (methods.length === 0) return [];
   const args = [script, '--data', dataFile, '--threads', String(threads), '--configs', o.configs.join(','), '--methods', methods.join(','), '--warmup', String(o.warmup), '--steps', String(o.steps)];
-  const out = execFileSync(python, args, { encoding: 'utf8' });
+  // torch.set_num_threads bounds torch's own pool, not OpenBLAS's: its thread count is fixed when the
+  // library loads, so it is set in the environment (otherwise a 1-thread row may use both cores)
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const out = execFileSync(python, args, { encoding: 'utf8', env });
   return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TorchRow);
 }
 
