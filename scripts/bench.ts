@@ -20,7 +20,13 @@
  * thread each sharing every minibatch (N = the cores, `--workers N`, 0 = none), next to the rows and
  * the PyTorch reference on N threads.
  *
- * Options: --full, --warmup N, --steps N, --threads 1,2 (thread counts), --workers N, --no-torch, --no-pair,
+ * Each advlm row is followed at once by the PyTorch row of the same shape and method (the order of
+ * the two alternates between rounds), so the two are timed close together: the speed of these shared
+ * machines drifts by several times over minutes, and ratios of rows timed far apart are mostly drift.
+ * `--rounds N` repeats every pair N times; the table then shows each engine's median ms per step and
+ * the median and range of the N per-round ratios advlm / PyTorch.
+ *
+ * Options: --full, --rounds N, --warmup N, --steps N, --threads 1,2 (thread counts), --workers N, --no-torch, --no-pair,
  * --methods a,b and --configs tiny,mini (rows of these only; with --full's defaults otherwise). The PyTorch
  * reference has every method's fine-tuning step, and vanilla's and FreeLB's MLM step.
  * `npm run bench -- matmul` instead compares advlm's wasm matMul with tfjs's stock kernel (scripts/bench/matmul.ts);
@@ -42,6 +48,8 @@ import { memoryBench } from './bench/memory';
 import { profileBench } from './bench/profile';
 
 interface Options {
+  /** Times each advlm / PyTorch pair of rows is run. */
+  rounds: number;
   warmup: number;
   steps: number;
   threads: number[];
@@ -80,7 +88,7 @@ function parseOptions(argv: string[]): Options {
   const full = argv.includes('--full');
   const methods = list('--methods', methodNames()) ?? (full ? methodNames() : ['vanilla', 'freelb']);
   const configs = list('--configs', ['tiny', 'mini']) ?? (full ? ['tiny', 'mini'] : ['tiny']);
-  return { warmup: int('--warmup', 2, 0), steps: int('--steps', 5, 1), threads, torch: !argv.includes('--no-torch'), pair: !argv.includes('--no-pair'), workers, methods, configs };
+  return { rounds: int('--rounds', 1, 1), warmup: int('--warmup', 2, 0), steps: int('--steps', 5, 1), threads, torch: !argv.includes('--no-torch'), pair: !argv.includes('--no-pair'), workers, methods, configs };
 }
 
 function specs(o: Pick<Options, 'methods' | 'configs'>): RowSpec[] {
@@ -106,10 +114,11 @@ function phasesText(r: AdvlmRow): string {
   );
 }
 
-/** The data-parallel rows: vanilla and FreeLB-3 on `workers` threads sharing each minibatch, one wasm thread each. */
-function workerSpecs(workers: number): RowSpec[] {
+/** The data-parallel rows: vanilla and FreeLB-3 (those of them among the rows' methods) on `workers` threads sharing each minibatch, one wasm thread each, for every config of the rows. */
+function workerSpecs(workers: number, o: Options): RowSpec[] {
   const out: RowSpec[] = [];
-  for (const shape of ['finetune', 'mlm'] as const) for (const method of ['vanilla', 'freelb']) out.push({ config: 'tiny', shape, method, workers, ...(method === 'freelb' ? { options: { K: 3 } } : {}) });
+  const methods = ['vanilla', 'freelb'].filter((m) => o.methods.includes(m));
+  for (const config of o.configs) for (const shape of ['finetune', 'mlm'] as const) for (const method of methods) out.push({ config, shape, method, workers, ...(method === 'freelb' ? { options: { K: 3 } } : {}) });
   return out;
 }
 
@@ -121,6 +130,7 @@ function advlmRow(threads: number, spec: RowSpec, dataFile: string, o: Options):
 
 interface TorchRow {
   engine: 'torch';
+  round?: number;
   torch: string;
   threads: number;
   config: string;
@@ -145,18 +155,18 @@ function torchPython(): string | undefined {
 
 /** The methods bench/reference/bench_torch.py implements (fine-tuning; MLM: vanilla and FreeLB). */
 const TORCH_METHODS = ['vanilla', 'freelb', 'gaussian-noise', 'pgd', 'freeat', 'yopo', 'alum', 'ascc', 'rift'];
+const TORCH_MLM_METHODS = ['vanilla', 'freelb'];
 
-/** The PyTorch reference's rows at `threads` threads. */
-function torchRows(python: string, threads: number, dataFile: string, o: Options): TorchRow[] {
+/** The PyTorch reference's row of `spec` at `threads` threads, or undefined where it has no such row. */
+function torchRow(python: string, threads: number, spec: RowSpec, dataFile: string, o: Options): TorchRow | undefined {
+  if (!TORCH_METHODS.includes(spec.method) || (spec.shape === 'mlm' && !TORCH_MLM_METHODS.includes(spec.method))) return undefined;
   const script = path.join(projectRoot(), 'bench', 'reference', 'bench_torch.py');
-  const methods = o.methods.filter((m) => TORCH_METHODS.includes(m));
-  if (methods.length === 0) return [];
-  const args = [script, '--data', dataFile, '--threads', String(threads), '--configs', o.configs.join(','), '--methods', methods.join(','), '--warmup', String(o.warmup), '--steps', String(o.steps)];
+  const args = [script, '--data', dataFile, '--threads', String(threads), '--configs', spec.config, '--shapes', spec.shape, '--methods', spec.method, '--warmup', String(o.warmup), '--steps', String(o.steps)];
   // torch.set_num_threads bounds torch's own pool, not OpenBLAS's: its thread count is fixed when the
   // library loads, so it is set in the environment (otherwise a 1-thread row may use both cores)
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const out = execFileSync(python, args, { encoding: 'utf8', env });
-  return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TorchRow);
+  return out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TorchRow)[0];
 }
 
 const fmt = (x: number | undefined, digits = 0) => (x === undefined ? '-' : x.toFixed(digits));
@@ -173,8 +183,44 @@ function passesOf(r: AdvlmRow): string {
   return `${p.forward}F ${p.paramBackward}B` + (p.inputBackward ? ` ${p.inputBackward}b` : '') + (p.partialForward + p.partialBackward ? ` ${p.partialForward}/${p.partialBackward}p` : '');
 }
 
-function printTable(rows: AdvlmRow[], torch: TorchRow[]): void {
-  const head = ['threads', 'workers', 'config', 'shape', 'method', 'ms/step', 'CPU ms', 'tokens/s', 'x vanilla', 'passes', 'GFLOP/s', 'matMul', 'RSS MB', 'tf MB', 'leak/step', 'PyTorch tok/s', 'x vanilla', 'advlm/PT', 'by CPU'];
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const advlmKey = (r: AdvlmRow) => `${r.threads} ${r.workers ?? 1} ${r.config} ${r.shape} ${r.method}`;
+const torchKey = (r: TorchRow) => `${r.threads} ${r.config} ${r.shape} ${r.method}`;
+
+/** One row per key over the rounds: median ms and CPU ms per step (tokens/s follows the ms); every other field from the first round's row. */
+function medianOver<R extends { msPerStep?: number; cpuMsPerStep?: number; tokensPerSec?: number; skipped?: string }>(rs: readonly R[], key: (r: R) => string): R[] {
+  const groups = new Map<string, R[]>();
+  for (const r of rs) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
+  return [...groups.values()].map((g) => {
+    const ran = g.filter((r) => !r.skipped && r.msPerStep !== undefined);
+    if (ran.length === 0) return g[0];
+    const ms = median(ran.map((r) => r.msPerStep!));
+    return { ...ran[0], msPerStep: ms, cpuMsPerStep: median(ran.map((r) => r.cpuMsPerStep!)), tokensPerSec: (ran[0].tokensPerSec! * ran[0].msPerStep!) / ms };
+  });
+}
+
+/** Each advlm row's ratio of tokens/s to PyTorch's row of the same round on as many cores, grouped by row. */
+function roundRatios(rows: readonly AdvlmRow[], torch: readonly TorchRow[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const r of rows) {
+    const pt = torch.find((t) => t.round === r.round && torchMatch(r)(t) && t.method === r.method);
+    if (r.skipped || !pt) continue;
+    out.set(advlmKey(r), [...(out.get(advlmKey(r)) ?? []), r.tokensPerSec! / pt.tokensPerSec]);
+  }
+  return out;
+}
+
+/** The table of medians over the rounds; advlm/PT is the median of the rounds' ratios, with their range when there are several. */
+function printTable(allRows: AdvlmRow[], allTorch: TorchRow[]): void {
+  const ratios = roundRatios(allRows, allTorch);
+  const rows = medianOver(allRows, advlmKey);
+  const torch = medianOver(allTorch, torchKey);
+  const rounds = Math.max(1, ...[...ratios.values()].map((x) => x.length));
+  const head = ['threads', 'workers', 'config', 'shape', 'method', 'ms/step', 'CPU ms', 'tokens/s', 'x vanilla', 'passes', 'GFLOP/s', 'matMul', 'RSS MB', 'tf MB', 'leak/step', 'PyTorch tok/s', 'x vanilla', 'advlm/PT', ...(rounds > 1 ? ['range'] : []), 'by CPU'];
   const lines: string[][] = [];
   for (const r of rows) {
     if (r.skipped) {
@@ -188,7 +234,9 @@ function printTable(rows: AdvlmRow[], torch: TorchRow[]): void {
       String(r.threads), String(r.workers ?? 1), r.config, r.shape, r.method + (r.options ? ` ${JSON.stringify(r.options)}` : ''), fmt(r.msPerStep), fmt(r.cpuMsPerStep), fmt(r.tokensPerSec),
       vanilla ? fmt(r.msPerStep! / vanilla.msPerStep!, 2) : '-', passesOf(r), fmt(r.gflops, 1), fmt(r.matMulGflops, 1),
       fmt(r.rssPeakMB), fmt(r.tfPeakMB), fmt(r.leakedPerStep, 1),
-      pt ? fmt(pt.tokensPerSec) : '-', pt && ptVanilla ? fmt(pt.msPerStep / ptVanilla.msPerStep, 2) : '-', pt ? fmt(r.tokensPerSec! / pt.tokensPerSec, 2) : '-',
+      pt ? fmt(pt.tokensPerSec) : '-', pt && ptVanilla ? fmt(pt.msPerStep / ptVanilla.msPerStep, 2) : '-',
+      ratios.has(advlmKey(r)) ? fmt(median(ratios.get(advlmKey(r))!), 2) : '-',
+      ...(rounds > 1 ? [ratios.has(advlmKey(r)) ? `${fmt(Math.min(...ratios.get(advlmKey(r))!), 2)}-${fmt(Math.max(...ratios.get(advlmKey(r))!), 2)}` : '-'] : []),
       pt ? fmt(pt.cpuMsPerStep / r.cpuMsPerStep!, 2) : '-',
     ]);
   }
@@ -224,25 +272,38 @@ async function main(): Promise<void> {
   // the load of a shared machine drifts
   const rows: AdvlmRow[] = [];
   const torch: TorchRow[] = [];
-  for (const t of o.threads) {
-    for (const spec of rowSpecs) {
-      const r = await advlmRow(t, spec, dataFile, o);
-      console.log(`  advlm ${t} thread(s), ${spec.config} ${spec.shape} ${spec.method}: ${r.skipped ? `skipped (${r.skipped})` : `${fmt(r.msPerStep)} ms/step`}`);
+  // one advlm row and, right before or after it, PyTorch's on as many cores
+  const pairOf = async (round: number, threads: number, spec: RowSpec, torchThreads: number) => {
+    const advlm = async () => {
+      const r = { ...(await advlmRow(threads, spec, dataFile, o)), round };
+      const how = spec.workers ? `${spec.workers} workers of 1 thread` : `${threads} thread(s)`;
+      console.log(`  advlm ${how}, ${spec.config} ${spec.shape} ${spec.method}: ${r.skipped ? `skipped (${r.skipped})` : `${fmt(r.msPerStep)} ms/step`}`);
+      if (r.phases) console.log(`    ${phasesText(r)}`);
       rows.push(r);
+    };
+    const reference = async () => {
+      // once per round: the data-parallel rows share the PyTorch rows of the plain ones at as many threads
+      if (!python || torch.some((r) => r.round === round && r.threads === torchThreads && r.config === spec.config && r.shape === spec.shape && r.method === spec.method)) return;
+      const r = torchRow(python, torchThreads, spec, dataFile, o);
+      if (!r) return;
+      console.log(`  PyTorch ${r.threads} thread(s), ${r.config} ${r.shape} ${r.method}: ${fmt(r.msPerStep)} ms/step`);
+      torch.push({ ...r, round });
+    };
+    // alternate which engine goes first, so that a drift of the machine's speed favours neither
+    if (round % 2 === 0) {
+      await advlm();
+      await reference();
+    } else {
+      await reference();
+      await advlm();
     }
-    // the data-parallel rows use as many cores as this thread count: measured before PyTorch's rows at it
-    if (t === o.workers && t > 1) {
-      for (const spec of workerSpecs(t)) {
-        const r = await advlmRow(1, spec, dataFile, o);
-        console.log(`  advlm ${t} workers of 1 thread, ${spec.config} ${spec.shape} ${spec.method}: ${r.skipped ? `skipped (${r.skipped})` : `${fmt(r.msPerStep)} ms/step`}`);
-        if (r.phases) console.log(`    ${phasesText(r)}`);
-        rows.push(r);
-      }
-    }
-    if (python) {
-      const got = torchRows(python, t, dataFile, o);
-      for (const r of got) console.log(`  PyTorch ${r.threads} thread(s), ${r.config} ${r.shape} ${r.method}: ${fmt(r.msPerStep)} ms/step`);
-      torch.push(...got);
+  };
+  for (let round = 0; round < o.rounds; round++) {
+    if (o.rounds > 1) console.log(`round ${round + 1} of ${o.rounds}`);
+    for (const t of o.threads) {
+      for (const spec of rowSpecs) await pairOf(round, t, spec, t);
+      // the data-parallel rows use as many cores as this thread count
+      if (t === o.workers && t > 1) for (const spec of workerSpecs(t, o)) await pairOf(round, 1, spec, t);
     }
   }
   // two independent single-thread processes at once, each training vanilla fine-tuning
@@ -264,11 +325,11 @@ async function main(): Promise<void> {
   console.log(
     `\nadvlm on ${backend}, ${started.toISOString()}. passes: full forwards F, backwards with parameter gradients B, to the inputs only b, partial forwards/backwards p; ` +
       'GFLOP/s: scripts/bench/flops.ts (not estimated with partial passes); matMul: [4096, D] x [D, 4D] in the same process; "x vanilla": step time over vanilla\'s; ' +
-      'CPU ms: CPU time of every thread per step; advlm/PT: the ratio of tokens/s (wall time), by CPU: of CPU time per step (PyTorch\'s over advlm\'s)',
+      'CPU ms: CPU time of every thread per step; advlm/PT: the ratio of tokens/s (wall time) of rows timed back to back, the median over rounds (range: the lowest and highest of the rounds), by CPU: of CPU time per step (PyTorch\'s over advlm\'s)',
   );
   printTable(rows, torch);
   if (pair) {
-    const one = rows.find((r) => r.threads === 1 && r.config === 'tiny' && r.shape === 'finetune' && r.method === 'vanilla');
+    const one = rows.find((r) => r.threads === 1 && (r.workers ?? 1) === 1 && r.config === 'tiny' && r.shape === 'finetune' && r.method === 'vanilla');
     console.log(
       `two single-thread processes side by side (tiny, vanilla fine-tuning): ${pair.perProcess.map((x) => fmt(x)).join(' + ')} tokens/s; ` +
         `together ${fmt(pair.aggregateTokensPerSec)} tokens/s over their joint window (timed steps overlapped ${pair.overlapSeconds.toFixed(1)} s)` +

@@ -71,6 +71,8 @@ export interface RowSpec {
 
 export interface AdvlmRow extends RowSpec {
   engine: 'advlm';
+  /** Which of the bench's rounds measured it (--rounds). */
+  round?: number;
   backend: string;
   threads: number;
   /** The backend's GFLOP/s on one [4096, D] x [D, 4D] product (the feed-forward product of a 32 x 128 batch), in the same process. */

@@ -5,7 +5,8 @@
  *
  * Options: --shape mlm|finetune (default mlm: pre-training's batch of 8 x 128 with the corpus
  * softmax), --method NAME (default vanilla), --config tiny|mini, --steps N (timed, default 5),
- * --by-shape (one line per kernel and input shapes, to tell a kernel's calls apart).
+ * --by-shape (one line per kernel and input shapes, to tell a kernel's calls apart), --batch N (the
+ * batch's sequences; default 32 for fine-tuning, 8 for MLM: halve it to see what a data-parallel shard costs).
  * Kernel times on wasm are wall times of synchronous kernels; the rest of a step (the gap between
  * the step's time and the kernels' sum) is JavaScript: op dispatch, the tape, tidy scopes.
  * ADVLM_WASM_STOCK_GATHER=1, ADVLM_WASM_STOCK_SUM=1 or ADVLM_WASM_STOCK_MATMUL=1 profile tfjs's own kernels instead of advlm's
@@ -35,7 +36,9 @@ export async function profileBench(argv: string[]): Promise<void> {
   const objective = shape === 'mlm' ? 'mlm' : 'task';
   if (!method.objectives.includes(objective)) throw new Error(`${methodName} trains ${method.objectives.join('/')} only; try --shape ${method.objectives[0] === 'mlm' ? 'mlm' : 'finetune'}`);
   const info = await initBackend({ log: false });
-  const data = benchData(32, 8);
+  const batchSize = Number(value('--batch', shape === 'mlm' ? '8' : '32'));
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch needs a whole number >= 1, got '${value('--batch', '')}'`);
+  const data = shape === 'mlm' ? benchData(1, batchSize) : benchData(batchSize, 1);
   const config = { ...namedConfig(configName), vocabSize: data.vocabSize };
   const heads = objective === 'mlm' ? { mlm: true } : { numLabels: 2 };
   const p = initParams(config, { ...heads, seed: 1 });
