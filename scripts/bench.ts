@@ -41,6 +41,7 @@ import * as path from 'path';
 import { methodNames } from '../src/adversarial/methods';
 import { defaultWasmThreads } from '../src/backend_wasm_threads';
 import { projectRoot } from '../src/paths';
+import { median } from '../src/stats/summary';
 import { AdvlmRow, RowSpec, Shape, benchData, runChild } from './bench/advlm_rows';
 import { matmulBench } from './bench/matmul';
 import { jsonChild } from './bench/child';
@@ -183,13 +184,8 @@ function passesOf(r: AdvlmRow): string {
   return `${p.forward}F ${p.paramBackward}B` + (p.inputBackward ? ` ${p.inputBackward}b` : '') + (p.partialForward + p.partialBackward ? ` ${p.partialForward}/${p.partialBackward}p` : '');
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const advlmKey = (r: AdvlmRow) => `${r.threads} ${r.workers ?? 1} ${r.config} ${r.shape} ${r.method}`;
-const torchKey = (r: TorchRow) => `${r.threads} ${r.config} ${r.shape} ${r.method}`;
+const torchKey = (r: Pick<TorchRow, 'threads' | 'config' | 'shape' | 'method'>) => `${r.threads} ${r.config} ${r.shape} ${r.method}`;
 
 /** One row per key over the rounds: median ms and CPU ms per step (tokens/s follows the ms); every other field from the first round's row. */
 function medianOver<R extends { msPerStep?: number; cpuMsPerStep?: number; tokensPerSec?: number; skipped?: string }>(rs: readonly R[], key: (r: R) => string): R[] {
@@ -283,7 +279,8 @@ async function main(): Promise<void> {
     };
     const reference = async () => {
       // once per round: the data-parallel rows share the PyTorch rows of the plain ones at as many threads
-      if (!python || torch.some((r) => r.round === round && r.threads === torchThreads && r.config === spec.config && r.shape === spec.shape && r.method === spec.method)) return;
+      const key = torchKey({ threads: torchThreads, config: spec.config, shape: spec.shape, method: spec.method });
+      if (!python || torch.some((r) => r.round === round && torchKey(r) === key)) return;
       const r = torchRow(python, torchThreads, spec, dataFile, o);
       if (!r) return;
       console.log(`  PyTorch ${r.threads} thread(s), ${r.config} ${r.shape} ${r.method}: ${fmt(r.msPerStep)} ms/step`);
