@@ -11,7 +11,7 @@ import * as path from 'path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { backend } from './helpers';
-import { expandGrid, parseRhoList, readManifest, readRecords, runSweep, summarizeSweep, sweepMarkdown, tinyGrid, writeTinySweep } from '../src/sweep';
+import { SweepRecord, expandGrid, mostRobustRecord, parseRhoList, readManifest, readRecords, runSweep, summarizeSweep, sweepMarkdown, tinyGrid, writeTinySweep } from '../src/sweep';
 
 const quiet = { progress: { mode: 'silent' as const }, log: () => {} };
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `advlm-sweep-attacks-${name}-`));
@@ -21,6 +21,19 @@ test('rho lists: parsed, and rejected when empty, not positive or not ascending'
   assert.throws(() => parseRhoList('0.01,0.005'), /ascending/);
   assert.throws(() => parseRhoList('0,1'), /positive numbers/);
   assert.throws(() => parseRhoList('a'), /positive numbers/);
+});
+
+test('the most robust record: highest accuracy under attack, then dev accuracy, then the earlier cell; failed and unattacked cells never win', () => {
+  const rec = (index: number, underAttack: number | undefined, dev: number, status = 'done') => ({
+    status, cell: { index, task: 'SST-2', seed: 0 },
+    results: { dev: { metrics: { accuracy: dev } }, ...(underAttack === undefined ? {} : { 'word-attack': { metrics: { underAttack } } }) },
+  }) as unknown as SweepRecord;
+  const pick = (records: SweepRecord[]) => mostRobustRecord(records)?.cell.index;
+  assert.equal(pick([rec(0, 0.18, 0.70), rec(1, 0.17, 0.76), rec(2, 0.16, 0.66)]), 0, 'the highest under attack wins whatever its dev accuracy');
+  assert.equal(pick([rec(0, 0.2, 0.70), rec(1, 0.2, 0.72)]), 1, 'a tie under attack goes to the higher dev accuracy');
+  assert.equal(pick([rec(3, 0.2, 0.7), rec(1, 0.2, 0.7)]), 1, 'a full tie goes to the earlier cell');
+  assert.equal(pick([rec(0, 0.9, 0.9, 'failed'), rec(1, undefined, 0.9), rec(2, 0.1, 0.5)]), 2);
+  assert.equal(pick([rec(0, undefined, 0.9)]), undefined, 'no attacked cell, no choice');
 });
 
 test('attack evaluations: bad options stop the grid before any work, and they apply only where they can', async () => {

@@ -69,10 +69,11 @@
  *   sentences). Ours for the small model were chosen by notebooks/grids/rift_weights_sst2_10k.json
  *   (beta 1, 4, 10; RIFT's weights beside them) with the rule fixed before it ran: the highest
  *   accuracy under pwws-cf on those 200 dev sentences (the papers' own selection criterion, on dev
- *   instead of test), clean dev accuracy breaking a tie. Under attack 17.0 / 18.0 / 16.0% (dev 76.1 /
- *   70.2 / 66.1%): beta 4 stays, by a margin within noise of beta 1 (+1.0 +- 2.1 points, paired) at a
- *   clean cost beyond it (-6.0 +- 1.1 on the 872 dev sentences). test/ascc_rift_defaults.test.ts
- *   applies the rule to the records; notebook 06, section 7, shows them.
+ *   instead of test), clean dev accuracy breaking a tie (mostRobustRecord in src/sweep/run.ts).
+ *   Under attack 17.0 / 18.0 / 16.0% (dev 76.1 / 70.2 / 66.1%): beta 4 stays, by a margin within
+ *   noise of beta 1 (+1.0 +- 2.1 points, paired) at a clean cost beyond it (-6.0 +- 1.1 on the 872
+ *   dev sentences). test/ascc_rift_defaults.test.ts applies the rule to the records; notebook 06,
+ *   section 7, shows them.
  * - Model selection: the reference keeps the epoch with the best accuracy under attack ON THE TEST SET;
  *   this library's trainer keeps the epoch with the best clean DEV accuracy and never looks at test.
  *

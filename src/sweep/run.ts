@@ -240,6 +240,18 @@ export function medianSeedRecord(records: readonly SweepRecord[]): SweepRecord |
   return scored.length ? scored[Math.floor((scored.length - 1) / 2)] : undefined;
 }
 
+/**
+ * The rule that chose ASCC's and RIFT's weights on dev (src/adversarial/ascc_dong_2021.ts): among done
+ * records with the attack evaluation, the highest accuracy under attack (the papers' criterion, on dev
+ * instead of test); the higher dev score breaks a tie, then the lower cell index.
+ */
+export function mostRobustRecord(records: readonly SweepRecord[], evaluation = 'word-attack'): SweepRecord | undefined {
+  const underAttack = (r: SweepRecord) => r.results?.[evaluation]?.metrics?.underAttack;
+  const scored = records.filter((r) => r.status === 'done' && typeof underAttack(r) === 'number');
+  scored.sort((a, b) => underAttack(b)! - underAttack(a)! || (devScore(b) ?? -Infinity) - (devScore(a) ?? -Infinity) || a.cell.index - b.cell.index);
+  return scored[0];
+}
+
 /** After a cell: delete its folder, or, keeping median-dev seeds, prune the group once complete. */
 function cleanUp(g: ExpandedGrid, cell: SweepCell, outDir: string, done: boolean, log: (s: string) => void): void {
   if (!done) return; // a failed cell keeps its folder: a retry resumes from it
